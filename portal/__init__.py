@@ -1,0 +1,75 @@
+"""The portal: study quizzes, contests, pledges and certificates."""
+
+import os
+import secrets
+
+from flask import Flask
+
+from . import config as default_config
+
+
+def create_app(test_config=None):
+    """Build the app: config, database, login, CSRF, i18n, blueprints, CLI, errors.
+
+    Touches no data: creating or upgrading the schema is `portal init-db`.
+    """
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path), instance_relative_config=True)
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _load_secret_key(app)
+
+    from . import db, extensions, formatting, security
+    from .accounts.admin_views import admin
+    from .accounts.roster_views import members
+    from .accounts.views import auth
+
+    db.init_app(app)
+    extensions.init_app(app)
+    formatting.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(auth)
+    app.register_blueprint(admin)
+    app.register_blueprint(members)
+
+    from .cli import register
+
+    register(app)
+    return app
+
+
+def _load_secret_key(app):
+    """Use the configured key, else instance/secret_key (made on first run).
+
+    Outside debug and tests, refuse the development key.
+    """
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        path = os.path.join(app.instance_path, "secret_key")
+        os.makedirs(app.instance_path, exist_ok=True)
+        try:
+            with open(path) as fh:
+                key = fh.read().strip()
+        except FileNotFoundError:
+            key = _create_secret_key(path)
+        app.config["SECRET_KEY"] = key
+    if not (app.debug or app.testing) and (key == default_config.DEV_SECRET_KEY or len(key) < 16):
+        raise RuntimeError(
+            "Refusing to start with a development SECRET_KEY. Remove it from the configuration "
+            "to have one generated in the instance folder, or set PORTAL_SECRET_KEY to a long random value."
+        )
+
+
+def _create_secret_key(path):
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race
+        with open(path) as fh:
+            return fh.read().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

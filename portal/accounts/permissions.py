@@ -1,0 +1,113 @@
+"""Every access decision, from the user's roles and their unit scope.
+
+Views, templates (through the ``can`` global) and the CLI ask here; nothing
+else decides who may do what.
+
+    admin       everything
+    organiser   members, rosters and (later) contests of the units in a subtree
+    secretary   the roster (and later the pledges) of one cell
+    member      their own account and what is open to their unit
+"""
+
+import operator
+from functools import reduce
+
+from werkzeug.exceptions import Forbidden
+
+from .models import Unit
+
+
+class AccessDenied(Forbidden):
+    pass
+
+
+def _grants(user, role):
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    return [g for g in user.grants if g.role == role]
+
+
+def is_admin(user):
+    return bool(_grants(user, "admin"))
+
+
+def organiser_scopes(user):
+    """Units whose subtrees the user organises."""
+    return [g.unit for g in _grants(user, "organiser") if g.unit is not None]
+
+
+def secretary_cells(user):
+    return [g.unit for g in _grants(user, "secretary") if g.unit is not None]
+
+
+def _within_any(unit, scopes):
+    return unit is not None and any(unit.is_within(s) for s in scopes)
+
+
+def _is_member(user):
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def _admin(user, obj=None):
+    return is_admin(user)
+
+
+def _manage_members(user, unit=None):
+    """Import rosters, edit member details, reset passwords in a unit (any unit when None)."""
+    if is_admin(user):
+        return True
+    scopes = organiser_scopes(user)
+    return bool(scopes) if unit is None else _within_any(unit, scopes)
+
+
+def _view_members(user, unit=None):
+    """See the roster of a unit."""
+    if _manage_members(user, unit):
+        return True
+    cells = secretary_cells(user)
+    return bool(cells) if unit is None else any(unit.id == c.id for c in cells)
+
+
+def _manage_user(user, target):
+    """Edit another account's details or reset its password."""
+    if is_admin(user):
+        return True
+    if target is None or is_admin(target) or target.unit is None:
+        return False
+    return _within_any(target.unit, organiser_scopes(user))
+
+
+RULES = {
+    "units.manage": _admin,
+    "users.manage_all": _admin,
+    "roles.grant": _admin,
+    "audit.view": _admin,
+    "members.manage": _manage_members,
+    "members.view": _view_members,
+    "user.manage": _manage_user,
+    "home.view": lambda user, obj=None: _is_member(user),
+}
+
+
+def can(user, permission, obj=None):
+    """True when ``user`` may do ``permission`` (on ``obj`` where the rule takes one)."""
+    if not _is_member(user):
+        return False
+    return RULES[permission](user, obj)
+
+
+def require(user, permission, obj=None):
+    if not can(user, permission, obj):
+        raise AccessDenied()
+
+
+def units_for(user, permission):
+    """The units on which ``user`` may do ``permission``, as a query in tree order."""
+    if is_admin(user):
+        return Unit.select()
+    subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view") else []
+    cells = secretary_cells(user) if permission == "members.view" else []
+    conds = [Unit.path.startswith(s.path) for s in subtrees] + [Unit.id == c.id for c in cells]
+    if not conds:
+        return Unit.select().where(Unit.id.is_null())
+    return Unit.select().where(reduce(operator.or_, conds))

@@ -1,0 +1,169 @@
+"""The `portal` command (a Flask CLI group: `flask --app portal ...` works too)."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import db as dbmod
+from .errors import DomainError
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             help="Portal: quizzes, contests, pledges and certificates.")
+def main():
+    """The `portal` console script."""
+
+
+def fail(message):
+    click.secho(message, fg="red", err=True)
+    sys.exit(1)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create the database or upgrade it to the current schema."""
+    applied = dbmod.migrate()
+    if applied:
+        click.echo("Đã áp dụng: " + ", ".join(applied))
+    click.echo(f"Cơ sở dữ liệu đã sẵn sàng ({_database_label()}).")
+
+
+def _database_label():
+    db = dbmod.database.obj
+    return db.database if dbmod.is_sqlite(db) else f"PostgreSQL {db.database}"
+
+
+def _require_schema():
+    pending = dbmod.pending_migrations()
+    if pending:
+        fail("Cơ sở dữ liệu chưa được tạo hoặc chưa nâng cấp. Hãy chạy: portal init-db")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Load only when the database has no units yet.")
+@with_appcontext
+def demo_command(if_empty):
+    """Load the demo organisation and accounts (safe to run twice)."""
+    from . import demo
+
+    _require_schema()
+    with dbmod.database.connection_context():
+        loaded = demo.load(if_empty=if_empty)
+    click.echo("Đã nạp dữ liệu mẫu." if loaded else "Dữ liệu đã có sẵn, không nạp thêm.")
+    click.echo(demo.login_help(current_app.config.get("PUBLIC_URL")))
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--full-name", default="Quản trị hệ thống", show_default=True)
+@click.password_option(help="Leave out to be asked (twice).")
+@with_appcontext
+def create_admin_command(username, full_name, password):
+    """Create an admin account, or make an existing account admin."""
+    from .accounts import users
+    from .accounts.auth import validate_new_password
+    from .accounts.models import User
+
+    _require_schema()
+    with dbmod.database.connection_context():
+        try:
+            user = User.get_or_none(User.username == username.lower())
+            if user is None:
+                problem = validate_new_password(password)
+                if problem:
+                    fail(problem)
+                user, _ = users.create_user(None, username, full_name, password=password)
+            if not any(g.role == "admin" for g in user.grants):
+                users.grant_role(None, user, "admin")
+        except DomainError as exc:
+            fail(str(exc))
+    click.echo(f"Tài khoản {user.username} có quyền quản trị.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(target):
+    """Write a consistent copy of the database to TARGET while the portal runs."""
+    db = dbmod.database.obj
+    target = os.path.abspath(target)
+    if dbmod.is_sqlite(db):
+        fd, tmp = tempfile.mkstemp(prefix=".portal-backup-", dir=os.path.dirname(target))
+        os.close(fd)
+        try:
+            # SQLite's online backup API: a snapshot, consistent under concurrent writes.
+            with sqlite3.connect(db.database, timeout=30) as src, sqlite3.connect(tmp) as dst:
+                src.backup(dst, pages=4096)
+            with sqlite3.connect(tmp) as check:
+                result = check.execute("PRAGMA integrity_check").fetchone()[0]
+            if result != "ok":
+                fail(f"Bản sao lỗi: {result}")
+            os.replace(tmp, target)
+        except sqlite3.Error as exc:
+            fail(f"Không sao lưu được: {exc}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    else:
+        if not shutil.which("pg_dump"):
+            fail("Cần có lệnh pg_dump để sao lưu PostgreSQL.")
+        url = current_app.config["DATABASE_URL"].replace("postgresql+pool://", "postgresql://")
+        done = subprocess.run(["pg_dump", "--format=custom", "--file", target, url],
+                              capture_output=True, text=True)
+        if done.returncode:
+            fail(f"pg_dump lỗi: {done.stderr.strip()}")
+    click.echo(f"Đã sao lưu vào {target} ({os.path.getsize(target):,} byte).")
+
+
+@click.command("serve")
+@click.option("--bind", "-b", help="host:port (default SERVE_BIND, 127.0.0.1:5000).")
+@click.option("--workers", "-w", type=int, help="Worker processes (default SERVE_WORKERS).")
+@click.option("--threads", type=int, help="Threads per worker (default SERVE_THREADS).")
+@with_appcontext
+def serve_command(bind, workers, threads):
+    """Serve the portal with gunicorn, the production server."""
+    from gunicorn.app.base import BaseApplication
+
+    _require_schema()
+    app = current_app._get_current_object()
+    cfg = app.config
+    options = {
+        "bind": bind or cfg["SERVE_BIND"],
+        "workers": workers or cfg["SERVE_WORKERS"],
+        "threads": threads or cfg["SERVE_THREADS"],
+        "worker_class": "gthread",
+        "accesslog": "-",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+    }
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    click.echo(f"Portal đang chạy tại http://{options['bind']} (Ctrl+C để dừng).")
+    Server().run()
+
+
+def register(app):
+    for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command):
+        app.cli.add_command(command)

@@ -1,0 +1,62 @@
+"""Default settings.
+
+Order of precedence (later wins): these defaults, ``instance/config.py``,
+``PORTAL_*`` environment variables (``PORTAL_DATABASE_URL=...``; values are
+parsed as JSON when they can be, so ``PORTAL_LOGIN_MAX_FAILURES=10`` is an
+int), then the mapping passed to ``create_app`` by the tests.
+"""
+
+# The key used by tests and `flask --debug`; a production start refuses it.
+DEV_SECRET_KEY = "dev"
+
+SECRET_KEY = None  # generated into instance/secret_key on first run when unset
+
+# None means SQLite at instance/portal.db; otherwise a URL such as
+# sqlite:////srv/portal/portal.db or postgresql://user@host:5432/portal
+DATABASE_URL = None
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# NORMAL in WAL mode never corrupts and loses nothing on a process crash; a
+# power cut can lose the last transactions. FULL trades speed for that.
+SQLITE_SYNCHRONOUS = "NORMAL"
+
+BABEL_DEFAULT_LOCALE = "vi"
+BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+SESSION_COOKIE_NAME = "portal_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False  # set True behind HTTPS
+REMEMBER_COOKIE_NAME = "portal_remember"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SECURE = False
+REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+PERMANENT_SESSION_LIFETIME = 12 * 3600
+
+# Tokens live as long as the session: a long contest must not lose its final
+# submission to an expired token.
+WTF_CSRF_TIME_LIMIT = None
+
+# Uploads (rosters, question banks) larger than this get 413.
+MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+ROSTER_MAX_ROWS = 20_000
+
+# Login throttling, counted in the database so it holds across workers and hosts.
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+LOGIN_MAX_FAILURES_PER_ACCOUNT = 50  # not applied to addresses the account used before
+
+# Flask-Limiter: memory:// for one process, redis://127.0.0.1:6379 to share.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_LOGIN = "20 per minute"
+
+# `portal serve`
+SERVE_BIND = "127.0.0.1:5000"
+SERVE_WORKERS = 2
+SERVE_THREADS = 4
+
+# Shown on the credentials sheet so new members know where to log in.
+PUBLIC_URL = "http://127.0.0.1:5000"
+ORGANISATION_NAME = "Cổng học tập và làm theo"

@@ -1,0 +1,109 @@
+"""The Peewee database: one proxy, SQLite or PostgreSQL, per-request connections, migrations."""
+
+import os
+import unicodedata
+from pathlib import Path
+
+import peewee as pw
+from playhouse.db_url import connect as connect_url
+from playhouse.migrations import Runner
+
+database = pw.DatabaseProxy()
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def nfc(value):
+    """Return text in Unicode NFC, stripped; other values unchanged."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).strip()
+    return value
+
+
+class NFCCharField(pw.CharField):
+    """A CharField that stores NFC text, whatever the input method produced."""
+
+    def db_value(self, value):
+        return super().db_value(nfc(value))
+
+
+class NFCTextField(pw.TextField):
+    def db_value(self, value):
+        return super().db_value(nfc(value))
+
+
+def make_database(url, instance_path, *, busy_timeout_ms=10_000, synchronous="NORMAL"):
+    """Build (not connect) the database named by ``url``; None means instance/portal.db."""
+    if url and not url.startswith("sqlite"):
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        return connect_url(url, autorollback=True)
+    if url:
+        path = url.split("://", 1)[1]
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel or sqlite:////abs
+    else:
+        path = os.path.join(instance_path, "portal.db")
+    if path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return pw.SqliteDatabase(
+        path,
+        pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": busy_timeout_ms,
+            "synchronous": synchronous,
+            "cache_size": -16_000,
+        },
+        timeout=busy_timeout_ms / 1000,
+        # Writers take the lock at BEGIN, so two writers queue on the busy
+        # timeout instead of failing half-way with SQLITE_BUSY.
+        lock_type="IMMEDIATE",
+    )
+
+
+def is_sqlite(db=None):
+    return isinstance(db or database.obj, pw.SqliteDatabase)
+
+
+def init_app(app):
+    db = make_database(
+        app.config["DATABASE_URL"],
+        app.instance_path,
+        busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        synchronous=app.config["SQLITE_SYNCHRONOUS"],
+    )
+    database.initialize(db)
+    app.extensions["portal_db"] = db
+
+    @app.before_request
+    def _connect():
+        database.obj = app.extensions["portal_db"]
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not database.is_closed():
+            database.close()
+
+
+def migration_runner(db=None):
+    return Runner(db or database.obj, directory=str(MIGRATIONS_DIR))
+
+
+def migrate(db=None):
+    """Create or upgrade the schema; return the names of the migrations applied."""
+    db = db or database.obj
+    with db.connection_context():
+        return migration_runner(db).up()
+
+
+def pending_migrations(db=None):
+    db = db or database.obj
+    with db.connection_context():
+        return [m.name for m in migration_runner(db).status() if not m.applied and m.path]

@@ -1,0 +1,44 @@
+"""Flask extensions: login, CSRF, i18n, rate limits."""
+
+from flask import request
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def client_address():
+    """The peer address (behind a proxy, configure ProxyFix so this is the client)."""
+    return request.remote_addr or ""
+
+
+def init_app(app):
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(token):
+        from .accounts.models import User
+
+        user_id, _sep, session_token = token.partition(":")
+        if not user_id.isdigit() or not session_token:
+            return None
+        user = User.get_or_none(User.id == int(user_id))
+        # A rotated token (logout, password change, lock) ends the session everywhere.
+        if user is None or not user.is_active or user.session_token != session_token:
+            return None
+        return user

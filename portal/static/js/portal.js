@@ -1,0 +1,16 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("click", function (event) {
+  // Buttons with data-confirm ask before a destructive POST.
+  var button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+  // Close the menu when clicking elsewhere.
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+});
+document.addEventListener("change", function (event) {
+  // Selects with data-autosubmit submit their form (filters).
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+});
