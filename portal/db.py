@@ -43,7 +43,7 @@ def make_database(url, instance_path, *, busy_timeout_ms=10_000, synchronous="NO
     if url and not url.startswith("sqlite"):
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
-        return connect_url(url, autorollback=True)
+        return connect_url(url)
     if url:
         path = url.split("://", 1)[1]
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel or sqlite:////abs
