@@ -37,7 +37,7 @@ $(MO): $(PO) | $(VENV)/.installed
 
 # Collect new msgids from code and templates into the Vietnamese catalogue.
 extract-messages: install
-	$(BIN)/pybabel extract -F portal/translations/babel.cfg -o portal/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l vi --no-fuzzy-matching --ignore-obsolete
 
 bench: install-test $(MO)
