@@ -65,11 +65,16 @@ def _load_secret_key(app):
 
 def _create_secret_key(path):
     key = secrets.token_hex(32)
+    # Written aside, then linked into place: a process starting at the same
+    # moment sees either no file or the whole key, never an empty one.
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        fh.write(key)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.link(tmp, path)
     except FileExistsError:  # another process won the race
         with open(path) as fh:
-            return fh.read().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+            key = fh.read().strip()
+    finally:
+        os.unlink(tmp)
     return key

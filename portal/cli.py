@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 
 import click
 from flask import current_app
@@ -102,13 +103,18 @@ def backup_command(target):
     db = dbmod.database.obj
     target = os.path.abspath(target)
     if dbmod.is_sqlite(db):
-        fd, tmp = tempfile.mkstemp(prefix=".portal-backup-", dir=os.path.dirname(target))
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".portal-backup-", dir=os.path.dirname(target))
+        except OSError as exc:
+            fail(f"Không sao lưu được: {exc}")
         os.close(fd)
         try:
             # SQLite's online backup API: a snapshot, consistent under concurrent writes.
-            with sqlite3.connect(db.database, timeout=30) as src, sqlite3.connect(tmp) as dst:
+            # closing(): sqlite3's own context manager commits but leaves the connection open.
+            with closing(sqlite3.connect(db.database, timeout=30)) as src, closing(sqlite3.connect(tmp)) as dst:
                 src.backup(dst, pages=4096)
-            with sqlite3.connect(tmp) as check:
+                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            with closing(sqlite3.connect(tmp)) as check:
                 result = check.execute("PRAGMA integrity_check").fetchone()[0]
             if result != "ok":
                 fail(f"Bản sao lỗi: {result}")
@@ -126,7 +132,8 @@ def backup_command(target):
                               capture_output=True, text=True)
         if done.returncode:
             fail(f"pg_dump lỗi: {done.stderr.strip()}")
-    click.echo(f"Đã sao lưu vào {target} ({os.path.getsize(target):,} byte).")
+    size = f"{os.path.getsize(target):,}".replace(",", ".")  # Vietnamese thousands separator
+    click.echo(f"Đã sao lưu vào {target} ({size} byte).")
 
 
 @click.command("serve")
@@ -164,6 +171,76 @@ def serve_command(bind, workers, threads):
     Server().run()
 
 
+@click.command("import-members")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what the import would do; write nothing.")
+@click.option("--as", "as_username", metavar="USERNAME",
+              help="Act as this account, within its rights (default: the command line, with full rights).")
+@with_appcontext
+def import_members_command(file, dry_run, as_username):
+    """Import members from a CSV or XLSX roster: every row or, if any row is rejected, none."""
+    from flask_babel import to_user_timezone
+
+    from .accounts import credentials, permissions, roster
+    from .accounts.models import User, utcnow
+
+    _require_schema()
+    config = current_app.config
+    with open(file, "rb") as fh:
+        data = fh.read()
+    with dbmod.database.connection_context():
+        actor = None
+        if as_username:
+            actor = User.get_or_none(User.username == as_username.strip().lower())
+            if actor is None or not actor.is_active:
+                fail(f"Không có tài khoản đang hoạt động tên {as_username}.")
+            if not permissions.can(actor, "members.manage"):
+                fail(f"Tài khoản {actor.username} không có quyền nhập danh sách đảng viên.")
+        now = utcnow()
+        try:
+            parsed = roster.parse_roster(data, os.path.basename(file), to_user_timezone(now).date(),
+                                         config["ROSTER_MAX_ROWS"])
+        except DomainError as exc:
+            fail(str(exc))
+        plan = roster.plan_import(parsed, actor)
+        _echo_plan(plan, roster.action_label)
+        if plan.rejected:
+            fail("\n".join([str(p) for p in plan.problems]
+                           + [f"Không nhập gì: {plan.counts['reject']} dòng bị từ chối. Hãy sửa tệp rồi chạy lại."]))
+        if dry_run:
+            click.echo("Chạy thử (--dry-run): chưa ghi gì vào cơ sở dữ liệu.")
+            return
+        try:
+            result = roster.apply_import(parsed, actor, now, credentials.root(current_app.instance_path),
+                                         config["ORGANISATION_NAME"], config["PUBLIC_URL"])
+        except roster.ImportRejected as exc:
+            _echo_plan(exc.plan, roster.action_label)
+            fail("\n".join(str(p) for p in exc.plan.problems))
+        except DomainError as exc:
+            fail(str(exc))
+    counts = result.plan.counts
+    click.echo(f"Đã nhập: {counts['create']} tạo mới, {counts['update']} cập nhật, "
+               f"{counts['unchanged']} không đổi.")
+    if result.sheet_paths:
+        click.echo(f"Danh sách tài khoản và mật khẩu ban đầu (giữ kín; hết hạn sau {credentials.LIFETIME.days} ngày):")
+        for fmt in ("pdf", "xlsx"):
+            if fmt in result.sheet_paths:
+                click.echo(f"  {result.sheet_paths[fmt]}")
+
+
+def _echo_plan(plan, label):
+    """The plan as a plain-text table: row, action, name, unit, problems."""
+    header = ("Dòng", "Thao tác", "Họ và tên", "Đơn vị", "Vấn đề / thay đổi")
+    lines = [(str(r.number), label(r.action), r.full_name, r.unit_label,
+              "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in r.problems)
+              or "; ".join(f"{c.column}: {c.old} → {c.new}" for c in r.changes))
+             for r in plan.rows]
+    widths = [min(40, max(len(x[i]) for x in [header, *lines])) for i in range(4)]
+    for line in [header, *lines]:
+        click.echo("  ".join(cell[:w].ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
+
+
 def register(app):
-    for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command):
+    for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
+                    import_members_command):
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ import os
 
 import peewee as pw
 import pytest
+from flask.testing import FlaskClient
 
 from portal import create_app
 from portal import db as dbmod
@@ -31,6 +32,19 @@ def _reset_postgres(db):
         db.execute_sql("TRUNCATE {} RESTART IDENTITY CASCADE".format(", ".join(f'"{t}"' for t in tables)))
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The app fixture keeps an app context open for the whole test; without this,
+    every request would share its ``g`` and Flask-Login would keep serving the
+    user it cached there, hiding a logout or a locked account.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app_config():
     """Override per test module to change the configuration."""
@@ -51,6 +65,7 @@ def app(backend, tmp_path, monkeypatch, app_config):
         config["DATABASE_URL"] = PG_URL
     config.update(app_config)
     app = create_app(config)
+    app.test_client_class = FreshContextClient
     db = app.extensions["portal_db"]
     with app.app_context():
         dbmod.database.initialize(db)

@@ -41,8 +41,8 @@ def _limits():
 
 @auth.before_app_request
 def _force_password_change():
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in _OPEN_WHILE_CHANGING):
+    if (request.endpoint not in _OPEN_WHILE_CHANGING and current_user.is_authenticated
+            and current_user.must_change_password):
         return redirect(url_for("auth.change_password"))
 
 
@@ -80,8 +80,8 @@ def login():
 def logout():
     if current_user.is_authenticated:
         auth_ops.end_all_sessions(current_user._get_current_object())
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
