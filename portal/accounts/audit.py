@@ -2,7 +2,7 @@
 
 import json
 
-from .models import AuditLog
+from .models import AuditLog, User
 
 
 def record(actor, action, target="", details=None, address=""):
@@ -28,3 +28,10 @@ def entries(action=None, actor_id=None):
 
 def actions():
     return [r.action for r in AuditLog.select(AuditLog.action).distinct().order_by(AuditLog.action)]
+
+
+def actors():
+    """The accounts that appear as actors in the log, by name."""
+    return list(User.select(User.id, User.full_name, User.username)
+                .where(User.id.in_(AuditLog.select(AuditLog.actor).where(AuditLog.actor.is_null(False))))
+                .order_by(User.full_name))

@@ -106,6 +106,8 @@ class User(BaseModel):
                 .join(Unit, pw.JOIN.LEFT_OUTER)
                 .where(RoleGrant.user == self)
             )
+            for grant in cached:
+                grant.user = self  # so that revoking a grant forgets this very object's cache
             self._grants = cached
         return cached
 

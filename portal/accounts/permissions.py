@@ -72,9 +72,23 @@ def _manage_user(user, target):
     """Edit another account's details or reset its password."""
     if is_admin(user):
         return True
-    if target is None or is_admin(target) or target.unit is None:
+    if target is None or target.unit is None:
         return False
-    return _within_any(target.unit, organiser_scopes(user))
+    scopes = organiser_scopes(user)
+    # Never power over an account with wider rights: the organiser of a grassroots
+    # committee must not reset the password of an admin (even a locked one) or of
+    # the district organiser who happens to sit in one of its cells.
+    for grant in target.grants:
+        if grant.role == "admin" or not _within_any(grant.unit, scopes):
+            return False
+    return _within_any(target.unit, scopes)
+
+
+def _own_roster_import(user, roster_import):
+    """See a roster import's result and its credentials sheet: whoever imported it, or an admin."""
+    if is_admin(user):
+        return True
+    return roster_import is not None and roster_import.actor_id == user.id and _manage_members(user)
 
 
 RULES = {
@@ -85,6 +99,7 @@ RULES = {
     "members.manage": _manage_members,
     "members.view": _view_members,
     "user.manage": _manage_user,
+    "roster_import.view": _own_roster_import,
     "home.view": lambda user, obj=None: _is_member(user),
 }
 

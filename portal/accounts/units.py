@@ -104,3 +104,17 @@ def member_counts():
     rows = (User.select(User.unit, pw.fn.COUNT(User.id).alias("n"))
             .where(User.unit.is_null(False)).group_by(User.unit).tuples())
     return {unit_id: n for unit_id, n in rows}
+
+
+def subtree_totals(units, counts):
+    """{unit id: (declared members, accounts)} summed over each unit and everything under it.
+
+    ``units`` is the whole tree (Unit.in_tree_order()), ``counts`` member_counts().
+    """
+    totals = {u.id: [0, 0] for u in units}
+    for u in units:
+        for ancestor_id in (int(i) for i in u.path.strip("/").split("/") if i):
+            if ancestor_id in totals:
+                totals[ancestor_id][0] += u.declared_members
+                totals[ancestor_id][1] += counts.get(u.id, 0)
+    return {k: tuple(v) for k, v in totals.items()}

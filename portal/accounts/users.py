@@ -26,14 +26,24 @@ def ascii_fold(text):
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def suggest_username(full_name, taken=None):
+def username_base(full_name):
     """The Vietnamese convention: given name + initials, 'Nguyễn Văn An' -> 'annv'."""
     parts = re.sub(r"[^a-z ]", "", ascii_fold(full_name).lower()).split()
     base = (parts[-1] + "".join(p[0] for p in parts[:-1])) if parts else "user"
-    base = base[:56].ljust(3, "0")
+    return base[:56].ljust(3, "0")
+
+
+def suggest_username(full_name, taken=None, lookup=True):
+    """A free username for ``full_name``: 'annv', else 'annv2', 'annv3'...
+
+    ``taken`` collects the names handed out so far. A bulk caller that has put
+    every existing username starting with username_base() into ``taken``
+    passes ``lookup=False`` to skip one database query per name.
+    """
+    base = username_base(full_name)
     taken = taken if taken is not None else set()
     candidate, n = base, 1
-    while candidate in taken or User.select().where(User.username == candidate).exists():
+    while candidate in taken or (lookup and User.select().where(User.username == candidate).exists()):
         n += 1
         candidate = f"{base}{n}"
     taken.add(candidate)
@@ -167,8 +177,12 @@ def grant_role(actor, user, role, unit=None, address=""):
 
 def revoke_role(actor, grant, address=""):
     user = grant.user
-    if grant.role == "admin" and RoleGrant.select().where(RoleGrant.role == "admin").count() <= 1:
-        raise DomainError(_("The portal needs at least one admin."))
+    if grant.role == "admin":
+        # Locked admins cannot log in, so they do not count as the one that must remain.
+        others = (RoleGrant.select().join(User, on=(RoleGrant.user == User.id))
+                  .where(RoleGrant.role == "admin", RoleGrant.id != grant.id))
+        if not others.exists() or (user.is_active and not others.where(User.is_active == True).exists()):  # noqa: E712
+            raise DomainError(_("The portal needs at least one admin."))
     with database.atomic():
         audit.record(actor, "role.revoke", f"user:{user.id} {user.username}",
                      {"role": grant.role, "unit": grant.unit.code if grant.unit_id else None}, address)
@@ -176,16 +190,37 @@ def revoke_role(actor, grant, address=""):
     user.forget_grants()
 
 
-def search(query_text=None, units=None, active=None):
-    """Accounts matching a name/username/phone fragment, within ``units`` (a query) when given."""
+def search(query_text=None, units=None, active=None, role=None):
+    """Accounts matching a name/username/phone fragment, within ``units`` (a query) when given.
+
+    ``role`` keeps holders of that role; "member" keeps those with no role at all.
+    """
     query = User.select(User, Unit).join(Unit, pw.JOIN.LEFT_OUTER).order_by(User.full_name, User.id)
     if units is not None:
         query = query.where(User.unit.in_(units.select(Unit.id)))
     if active is not None:
         query = query.where(User.is_active == active)
+    if role == "member":
+        query = query.where(User.id.not_in(RoleGrant.select(RoleGrant.user)))
+    elif role:
+        query = query.where(User.id.in_(RoleGrant.select(RoleGrant.user).where(RoleGrant.role == role)))
     if query_text:
         text = nfc(query_text)
         like = f"%{text}%"
         query = query.where(User.full_name.contains(text) | User.username.contains(text.lower())
                             | User.phone.contains(text) | (User.full_name ** like))
     return query
+
+
+def load_grants(users):
+    """Fill in the grants of a page of ``users`` with one query instead of one per user."""
+    by_user = {u.id: [] for u in users}
+    if by_user:
+        for grant in (RoleGrant.select(RoleGrant, Unit).join(Unit, pw.JOIN.LEFT_OUTER)
+                      .where(RoleGrant.user.in_(list(by_user))).order_by(RoleGrant.id)):
+            by_user[grant.user_id].append(grant)
+    for u in users:
+        for grant in by_user[u.id]:
+            grant.user = u
+        u._grants = by_user[u.id]
+    return users
