@@ -5,6 +5,8 @@ document.addEventListener("click", function (event) {
   if (button && !window.confirm(button.getAttribute("data-confirm"))) {
     event.preventDefault();
   }
+  // Buttons with data-print print the page (a password handed over on paper).
+  if (event.target.closest("[data-print]")) window.print();
   // Close the menu when clicking elsewhere.
   document.querySelectorAll("details.menu[open]").forEach(function (menu) {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
