@@ -66,19 +66,37 @@ def bench_home():
         return [timed("home page, logged in", 1000, home)]
 
 
+def _roster_csv(cells, n, offset=0):
+    lines = ["Họ và tên,Ngày sinh,Giới tính,Đơn vị (mã),Chức vụ,Số điện thoại,Email"]
+    for i in range(offset, offset + n):
+        lines.append(f"Nguyễn Văn Thử {i},{1 + i % 28:02d}/0{1 + i % 9}/19{60 + i % 40},Nam,"
+                     f"{cells[i % len(cells)]},Đảng viên,09{i:08d},")
+    return "\n".join(lines).encode()
+
+
 def bench_roster():
+    import datetime as dt
+
     from portal.accounts import roster
-    from portal.accounts.models import Unit
+    from portal.accounts.models import Unit, utcnow
 
     results = []
     with instance() as app:
         with app.extensions["portal_db"].connection_context():
             cells = [u.code for u in Unit.select().where(Unit.kind == "cell")]
-            lines = ["Họ và tên,Ngày sinh,Giới tính,Đơn vị (mã),Chức vụ,Số điện thoại,Email"]
-            for i in range(2000):
-                lines.append(f"Nguyễn Văn Thử {i},{1 + i % 28:02d}/0{1 + i % 9}/19{60 + i % 40},Nam,"
-                             f"{cells[i % len(cells)]},Đảng viên,09{i:08d},")
-            data = "\n".join(lines).encode()
-            results.append(timed("roster dry run, 2,000 rows", 5,
-                                 lambda i: roster.plan_file(data, "ds.csv", actor=None)))
+            today = dt.date.today()
+            big = _roster_csv(cells, 2000)
+
+            def dry_run(i):
+                parsed = roster.parse_roster(big, "ds.csv", today, 20_000)
+                assert not roster.plan_import(parsed, None).rejected
+
+            results.append(timed("roster dry run, 2,000 rows", 5, dry_run))
+
+            def apply(i):
+                parsed = roster.parse_roster(_roster_csv(cells, 100, offset=10_000 + 100 * i), "ds.csv", today, 20_000)
+                roster.apply_import(parsed, None, utcnow(), os.path.join(app.instance_path, "credentials"),
+                                    "Bench", "http://127.0.0.1:5000")
+
+            results.append(timed("roster apply, 100 new accounts + sheet", 3, apply))
     return results

@@ -71,7 +71,7 @@ def demo_command(if_empty):
 @click.command("create-admin")
 @click.argument("username")
 @click.option("--full-name", default="Quản trị hệ thống", show_default=True)
-@click.password_option(help="Leave out to be asked (twice).")
+@click.option("--password", help="For a new account; leave out to be asked (twice). Not asked for an existing one.")
 @with_appcontext
 def create_admin_command(username, full_name, password):
     """Create an admin account, or make an existing account admin."""
@@ -84,6 +84,8 @@ def create_admin_command(username, full_name, password):
         try:
             user = User.get_or_none(User.username == username.lower())
             if user is None:
+                if password is None:
+                    password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
                 problem = validate_new_password(password)
                 if problem:
                     fail(problem)

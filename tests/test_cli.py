@@ -209,3 +209,10 @@ def test_serve_runs_gunicorn_that_answers(tmp_path):
     output = (tmp_path / "serve.log").read_text()
     assert f"Portal đang chạy tại http://127.0.0.1:{port}" in output
     assert server.returncode == 0, output
+
+
+def test_create_admin_does_not_ask_a_password_for_an_existing_account(runner, make_user):
+    make_user(username="bithu.hp")
+    result = runner.invoke(args=["create-admin", "bithu.hp"], input="")
+    assert result.exit_code == 0, result.output
+    assert "Mật khẩu" not in result.output

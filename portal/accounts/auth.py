@@ -75,7 +75,8 @@ def authenticate(username, password, address, now, limits):
         if needs_rehash(user.password_hash):
             fields[User.password_hash] = hash_password(password)
         User.update(fields).where(User.id == user.id).execute()
-    user.last_login_at = now
+    # Kept on the object so the page after login can say when the previous one was.
+    user.previous_login_at, user.last_login_at = user.last_login_at, now
     return user
 
 

@@ -1,5 +1,6 @@
 """Login, logout, password change and the home page."""
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -69,6 +70,8 @@ def login():
         else:
             session.clear()  # a fresh session: nothing from before login survives
             login_user(user, remember=form.remember.data)
+            if user.previous_login_at:
+                session["previous_login_at"] = user.previous_login_at.isoformat()
             if user.must_change_password:
                 flash(_("Welcome! Please choose your own password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))
@@ -108,4 +111,7 @@ def change_password():
 @login_required
 def home():
     user = current_user._get_current_object()
-    return render_template("home.html", user=user, unit_path=user.unit.ancestors() + [user.unit] if user.unit else [])
+    previous = session.get("previous_login_at")
+    return render_template("home.html", user=user,
+                           unit_path=user.unit.ancestors() + [user.unit] if user.unit else [],
+                           previous_login_at=dt.datetime.fromisoformat(previous) if previous else None)

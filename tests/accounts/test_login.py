@@ -186,3 +186,16 @@ def test_password_equal_to_username_is_refused(client, login):
         "current_password": PASSWORD, "new_password": "phuongnt", "confirm": "phuongnt"})
     assert "Mật khẩu không được trùng tên đăng nhập hoặc số điện thoại." in response.get_data(as_text=True)
     assert User.get_by_id(user.id).password_hash == user.password_hash
+
+
+def test_home_shows_the_previous_login_not_this_one(client, make_user, auth):
+    user = make_user(last_login_at=dt.datetime(2026, 3, 1, 1, 30))
+    auth.login(user.username)
+    page = client.get("/").get_data(as_text=True)
+    assert "08:30 01/03/2026" in page  # 01:30 UTC shown in Vietnam time
+
+
+def test_home_of_a_first_login_shows_no_previous_login(client, make_user, auth):
+    user = make_user()
+    auth.login(user.username)
+    assert "Đăng nhập lần trước" not in client.get("/").get_data(as_text=True)
