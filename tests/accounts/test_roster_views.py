@@ -10,20 +10,8 @@ from openpyxl import load_workbook
 
 from portal.accounts.models import AuditLog, RosterImport, User
 from portal.accounts.passwords import verify_password
-from portal.accounts.units import create_unit
-from tests.accounts.test_roster import HEAD_USER, csv_bytes, person, xlsx_bytes
+from tests.accounts.test_roster import HEAD_USER, csv_bytes, person, tree, xlsx_bytes  # noqa: F401 (tree is a fixture)
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture
-def tree(app):
-    district = create_unit(None, "HU", "Đảng bộ huyện Hòa Vang", "committee")
-    ninh = create_unit(None, "HN", "Đảng bộ xã Hòa Ninh", "committee", parent=district)
-    cb1 = create_unit(None, "CB1", "Chi bộ thôn An Sơn", "cell", parent=ninh, declared_members=23)
-    cb2 = create_unit(None, "CB2", "Chi bộ thôn Đông Lâm", "cell", parent=ninh, declared_members=19)
-    phu = create_unit(None, "HP", "Đảng bộ xã Hòa Phú", "committee", parent=district)
-    cb3 = create_unit(None, "CB3", "Chi bộ thôn Hòa Khê", "cell", parent=phu, declared_members=27)
-    return {u.code: u for u in (district, ninh, cb1, cb2, phu, cb3)}
 
 
 @pytest.fixture
