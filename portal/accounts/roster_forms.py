@@ -7,10 +7,18 @@ from wtforms import Form, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
+def _unit_id(value):
+    """A unit id from the query string; anything else (empty, junk) means all units."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class RosterFilterForm(Form):
     """The filters of the member list (GET, so no CSRF token)."""
 
-    unit = SelectField(_l("Unit"), coerce=int, default=0, validate_choice=False)
+    unit = SelectField(_l("Unit"), coerce=_unit_id, default=0, validate_choice=False)
     q = StringField(_l("Search by name"), validators=[Optional(), Length(max=100)])
     page = IntegerField(default=1, validators=[Optional()])
 

@@ -102,6 +102,15 @@ def test_filter_by_unit_and_search_by_name(tree, organiser, client, make_user):
     assert "Ở Xã Khác" not in text(client.get(f"/members/?unit={tree['CB3'].id}"))
 
 
+@pytest.mark.parametrize("query", ["unit=", "unit=abc", "page=x", "unit=&q=&page="])
+def test_empty_or_junk_filters_show_everything_without_an_error(tree, organiser, client, make_user, query):
+    make_user(full_name="Trần Thị Hương", unit=tree["CB2"])
+    response = client.get(f"/members/?{query}")
+    assert response.status_code == 200
+    page = text(response)
+    assert "Trần Thị Hương" in page and "Invalid" not in page and "Not a valid" not in page
+
+
 def test_member_list_is_paginated_by_fifty(tree, organiser, client, make_user):
     for i in range(55):
         make_user(full_name=f"Đảng Viên {i:02d}", unit=tree["CB2"])
