@@ -131,7 +131,7 @@ def units():
     permissions.require(current_user, "units.manage")
     tree = Unit.in_tree_order()
     counts = unit_ops.member_counts()
-    return render_template("admin/units.html", tree=tree, counts=counts,
+    return render_template("accounts/admin/units.html", tree=tree, counts=counts,
                            totals=unit_ops.subtree_totals(tree, counts))
 
 
@@ -165,7 +165,7 @@ def new_unit():
         else:
             flash(_("Unit %(name)s created.", name=unit.name), "success")
             return redirect(url_for("admin.units", _anchor=f"unit-{unit.id}"))
-    return render_template("admin/unit_form.html", form=form, unit=None)
+    return render_template("accounts/admin/unit_form.html", form=form, unit=None)
 
 
 @admin.route("/units/<int:unit_id>", methods=["GET", "POST"])
@@ -183,7 +183,7 @@ def edit_unit(unit_id):
         else:
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("admin.units", _anchor=f"unit-{unit.id}"))
-    return render_template("admin/unit_form.html", form=form, unit=unit,
+    return render_template("accounts/admin/unit_form.html", form=form, unit=unit,
                            children=Unit.select().where(Unit.parent == unit).count(),
                            accounts=unit_ops.member_counts().get(unit.id, 0))
 
@@ -221,7 +221,7 @@ def users():
     user_ops.load_grants(rows)
     filters = {k: v for k, v in {"q": q, "unit": unit.id if unit else None, "role": role,
                                  "status": status}.items() if v}
-    return render_template("admin/users.html", rows=rows, page=page, pages=pages, total=total,
+    return render_template("accounts/admin/users.html", rows=rows, page=page, pages=pages, total=total,
                            filters=filters, unit_options=unit_choices(tree, _("All units")),
                            role_filters=ROLE_FILTERS, status_filters=STATUS_FILTERS)
 
@@ -257,7 +257,7 @@ def new_user():
                   "success")
             return redirect(url_for("admin.user", user_id=user.id))
     suggestion = user_ops.suggest_username(form.full_name.data) if form.full_name.data else "annv"
-    return render_template("admin/user_new.html", form=form, suggestion=suggestion)
+    return render_template("accounts/admin/user_new.html", form=form, suggestion=suggestion)
 
 
 def _render_user(user, form=None, grant_form=None):
@@ -272,7 +272,7 @@ def _render_user(user, form=None, grant_form=None):
     grant_form.unit.choices = unit_choices(tree, _("— Choose a unit —"))
     shown = session.pop(_NEW_PASSWORD, None)
     new_password = shown["password"] if shown and shown.get("user") == user.id else None
-    return render_template("admin/user.html", user=user, form=form, grant_form=grant_form,
+    return render_template("accounts/admin/user.html", user=user, form=form, grant_form=grant_form,
                            new_password=new_password,
                            unit_path=user.unit.ancestors() + [user.unit] if user.unit_id else [])
 
@@ -384,7 +384,7 @@ def audit_log():
     actor_id = request.args.get("actor", type=int)
     rows, page, pages, total = _paginate(audit_ops.entries(action or None, actor_id))
     filters = {k: v for k, v in {"action": action, "actor": actor_id}.items() if v}
-    return render_template("admin/audit.html", rows=rows, page=page, pages=pages, total=total, filters=filters,
+    return render_template("accounts/admin/audit.html", rows=rows, page=page, pages=pages, total=total, filters=filters,
                            actions=[(a, action_label(a)) for a in audit_ops.actions()],
                            actors=audit_ops.actors(), describe=describe_details, links=target_links(rows),
                            action_label=action_label)

@@ -69,7 +69,7 @@ def sheet_data(accounts, organisation, public_url, now):
 
 
 def render_pdf(data):
-    html = render_template("documents/credentials.html", **data)
+    html = render_template("accounts/credentials_sheet.html", **data)
     return documents.render_pdf(html)
 
 

@@ -81,7 +81,7 @@ def member_list():
             groups.append((person.unit, []))
         groups[-1][1].append(person)
     args = {k: v for k, v in (("unit", form.unit.data or None), ("q", form.q.data or None)) if v}
-    return render_template("roster/list.html", form=form, groups=groups, total=total, page=page, pages=pages,
+    return render_template("accounts/roster/list.html", form=form, groups=groups, total=total, page=page, pages=pages,
                            counts=units.member_counts(), selected=selected, args=args, has_units=bool(tree))
 
 
@@ -107,13 +107,13 @@ def reset_password(user_id):
         abort(400)
     password = users.reset_password(actor, member, client_address(), utcnow())
     # Shown once, in this response only: it is never stored in the session or a redirect.
-    return render_template("roster/password.html", member=member, password=password)
+    return render_template("accounts/roster/password.html", member=member, password=password)
 
 
 # The import ---------------------------------------------------------------------------------
 
 def _import_page(form):
-    return render_template("roster/import.html", form=form, recent=roster.recent_imports(_actor()),
+    return render_template("accounts/roster/import.html", form=form, recent=roster.recent_imports(_actor()),
                            max_rows=current_app.config["ROSTER_MAX_ROWS"],
                            max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
                            lifetime_days=credentials.LIFETIME.days)
@@ -138,7 +138,7 @@ def import_roster():
     if not plan.rejected:
         token, digest = roster.store_upload(_uploads(), data, parsed.filename, actor.id, utcnow())
         confirm = ConfirmImportForm(formdata=None, token=token, sha256=digest)
-    return render_template("roster/preview.html", plan=plan, filename=parsed.filename, confirm=confirm,
+    return render_template("accounts/roster/preview.html", plan=plan, filename=parsed.filename, confirm=confirm,
                            action_label=roster.action_label)
 
 
@@ -176,7 +176,7 @@ def confirm_import():
         roster.discard_upload(folder, token)
         flash(_("The data changed since the preview and some rows are now rejected. Nothing was imported."),
               "error")
-        return render_template("roster/preview.html", plan=exc.plan, filename=filename, confirm=None,
+        return render_template("accounts/roster/preview.html", plan=exc.plan, filename=filename, confirm=None,
                                action_label=roster.action_label), 409
     except DomainError as exc:
         flash(str(exc), "error")
@@ -197,7 +197,7 @@ def _load_import(import_id):
 @members.route("/imports/<int:import_id>")
 def import_result(import_id):
     roster_import = _load_import(import_id)
-    return render_template("roster/result.html", roster_import=roster_import,
+    return render_template("accounts/roster/result.html", roster_import=roster_import,
                            formats=credentials.available_formats(_sheets_root(), roster_import, utcnow()),
                            delete_form=PostForm())
 
@@ -207,7 +207,7 @@ def credentials_file(import_id, fmt):
     roster_import = _load_import(import_id)
     path = credentials.file_path(_sheets_root(), roster_import, fmt, utcnow())
     if path is None:
-        return render_template("roster/credentials_gone.html", roster_import=roster_import,
+        return render_template("accounts/roster/credentials_gone.html", roster_import=roster_import,
                                lifetime_days=credentials.LIFETIME.days), 404
     with open(path, "rb") as fh:  # small; read at once so the file can be deleted any time
         content = fh.read()

@@ -64,7 +64,7 @@ def login():
                                          client_address(), utcnow(), _limits())
         except auth_ops.LoginThrottled as exc:
             flash(str(exc), "error")
-            return render_template("auth/login.html", form=form), 429
+            return render_template("accounts/auth/login.html", form=form), 429
         except DomainError as exc:
             flash(str(exc), "error")
         else:
@@ -76,7 +76,7 @@ def login():
                 flash(_("Welcome! Please choose your own password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))
             return redirect(safe_next(form.next.data) or url_for("auth.home"))
-    return render_template("auth/login.html", form=form)
+    return render_template("accounts/auth/login.html", form=form)
 
 
 @auth.route("/logout", methods=["POST"])
@@ -104,7 +104,7 @@ def change_password():
             login_user(user, remember=bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"])))
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.home"))
-    return render_template("auth/change_password.html", form=form)
+    return render_template("accounts/auth/change_password.html", form=form)
 
 
 @auth.route("/")
@@ -112,6 +112,6 @@ def change_password():
 def home():
     user = current_user._get_current_object()
     previous = session.get("previous_login_at")
-    return render_template("home.html", user=user,
+    return render_template("accounts/home.html", user=user,
                            unit_path=user.unit.ancestors() + [user.unit] if user.unit else [],
                            previous_login_at=dt.datetime.fromisoformat(previous) if previous else None)
