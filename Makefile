@@ -9,6 +9,8 @@ MO     := $(PO:.po=.mo)
 
 .PHONY: run test install install-test translations extract-messages bench clean
 
+# The address printed with the demo logins and on credentials sheets.
+run: export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install $(MO)
 	$(BIN)/portal init-db
 	$(BIN)/portal demo --if-empty
