@@ -25,6 +25,30 @@ def backend(request):
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pg_url():
+    """A private PostgreSQL database for this test run, dropped at the end.
+
+    Runs that overlap (a developer's and CI's, or two helpers') never empty
+    each other's tables.
+    """
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    server = PG_URL.replace("+pool://", "://", 1)
+    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(PG_URL)._replace(path="/" + name))
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
 def _reset_postgres(db):
     """Empty every table but the migration history, so each test starts clean."""
     tables = [t for t in db.get_tables() if t != "schema_migration"]
@@ -52,7 +76,7 @@ def app_config():
 
 
 @pytest.fixture
-def app(backend, tmp_path, monkeypatch, app_config):
+def app(request, backend, tmp_path, monkeypatch, app_config):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
     config = {
         "TESTING": True,
@@ -62,7 +86,7 @@ def app(backend, tmp_path, monkeypatch, app_config):
         "PUBLIC_URL": "http://portal.test",
     }
     if backend == "postgresql":
-        config["DATABASE_URL"] = PG_URL
+        config["DATABASE_URL"] = request.getfixturevalue("pg_url")
     config.update(app_config)
     app = create_app(config)
     app.test_client_class = FreshContextClient
