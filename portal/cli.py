@@ -242,7 +242,97 @@ def _echo_plan(plan, label):
         click.echo("  ".join(cell[:w].ljust(w) for cell, w in zip(line, widths)) + "  " + line[4])
 
 
+@click.command("import-questions")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--topic", "topic_code", required=True, metavar="CODE", help="The code of the topic to import into.")
+@click.option("--format", "fmt", type=click.Choice(["gift", "aiken", "csv", "xlsx"]),
+              help="The file's format (default: from its extension; a .txt file is looked into).")
+@click.option("--dry-run", is_flag=True, help="Show what the import would do; write nothing.")
+@with_appcontext
+def import_questions_command(file, topic_code, fmt, dry_run):
+    """Import questions into a topic's bank from GIFT, Aiken, CSV or XLSX: all new ones, or none on a problem."""
+    from .quiz import bank, parsers
+
+    _require_schema()
+    with open(file, "rb") as fh:
+        data = fh.read()
+    with dbmod.database.connection_context():
+        topic = _topic(topic_code)
+        try:
+            parsed = parsers.parse_file(data, os.path.basename(file), fmt)
+        except DomainError as exc:
+            fail(str(exc))
+        plan = bank.preview_import(topic, parsed)
+        _echo_question_plan(plan, bank.action_label)
+        if plan.rejected:
+            fail("\n".join(plan.problems + [f"Không nhập gì: {plan.counts['reject']} câu hỏi có lỗi. "
+                                             "Hãy sửa tệp rồi chạy lại."]))
+        if dry_run:
+            click.echo("Chạy thử (--dry-run): chưa ghi gì vào cơ sở dữ liệu.")
+            return
+        try:
+            result = bank.apply_import(topic, parsed, None, filename=os.path.basename(file))
+        except bank.ImportRejected as exc:
+            fail("\n".join(exc.plan.problems))
+        except DomainError as exc:
+            fail(str(exc))
+    counts = result.plan.counts
+    click.echo(f"Đã nhập {result.created} câu hỏi vào chuyên đề {topic.code}; bỏ qua {counts['duplicate']} câu "
+               f"trùng và {counts['unsupported']} câu thuộc loại không hỗ trợ.")
+
+
+def _topic(code):
+    from .quiz.models import Topic
+
+    topic = Topic.get_or_none(Topic.code == code.strip())
+    if topic is None:
+        fail(f"Không có chuyên đề mã {code}.")
+    return topic
+
+
+def _echo_question_plan(plan, label):
+    """The import plan as a plain-text table: line, action, kind, question, notes."""
+    header = ("Dòng", "Thao tác", "Loại", "Câu hỏi", "Ghi chú")
+    lines = [(str(r.line), label(r.action), r.kind_label, " ".join(r.text.split()) or "—", "; ".join(r.messages))
+             for r in plan.rows]
+    widths = [min(cap, max(len(x[i]) for x in [header, *lines])) for i, cap in enumerate((6, 16, 18, 50))]
+    for line in [header, *lines]:
+        cells = [cell if len(cell) <= w else cell[:w - 1] + "…" for cell, w in zip(line, widths)]
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths)) + "  " + line[4])
+    counts = plan.counts
+    click.echo(f"Tổng cộng: {counts['create']} câu mới, {counts['duplicate']} câu trùng, "
+               f"{counts['unsupported']} câu không hỗ trợ, {counts['reject']} câu có lỗi.")
+
+
+@click.command("export-questions")
+@click.option("--topic", "topic_code", required=True, metavar="CODE", help="The code of the topic to export.")
+@click.option("--format", "fmt", type=click.Choice(["gift", "xlsx"]),
+              help="GIFT (for Moodle or another portal) or XLSX (default: from the output file's extension).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The file to write.")
+@with_appcontext
+def export_questions_command(topic_code, fmt, output):
+    """Export a topic's question bank to a GIFT or XLSX file."""
+    from .quiz import bank
+
+    _require_schema()
+    if fmt is None:
+        ext = os.path.splitext(output)[1].lower()
+        fmt = {".gift": "gift", ".txt": "gift", ".xlsx": "xlsx"}.get(ext)
+        if fmt is None:
+            fail("Hãy chọn --format gift hoặc --format xlsx (hoặc đặt tên tệp đuôi .gift, .txt, .xlsx).")
+    with dbmod.database.connection_context():
+        topic = _topic(topic_code)
+        export = bank.export_gift(topic) if fmt == "gift" else bank.export_xlsx(topic)
+    with open(output, "wb") as fh:
+        fh.write(export.content)
+    click.echo(f"Đã xuất {export.count} câu hỏi của chuyên đề {topic.code} vào {os.path.abspath(output)}.")
+    if export.skipped:
+        click.echo(f"Không xuất {export.skipped} câu hỏi tự luận của khảo sát (GIFT và mẫu bảng chỉ chứa câu hỏi "
+                   "có phương án).")
+
+
 def register(app):
     for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
-                    import_members_command):
+                    import_members_command, import_questions_command, export_questions_command):
         app.cli.add_command(command)

@@ -30,11 +30,8 @@ All or nothing
     they are handed over as a credentials sheet (credentials.py).
 """
 
-import codecs
-import csv
 import datetime as dt
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -47,7 +44,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
-from pathlib import Path
 
 import peewee as pw
 from flask_babel import gettext as _
@@ -55,6 +51,9 @@ from flask_babel import gettext as _
 from ..db import database, nfc
 from ..errors import DomainError
 from ..formatting import GENDER_LABELS
+from ..tables import INVISIBLE as _INVISIBLE
+from ..tables import TableFileError, find_header, read_records
+from ..tables import header_key as _header_key
 from . import audit, credentials, permissions
 from .models import RosterImport, Unit, User
 from .passwords import generate_password, hash_password
@@ -86,14 +85,7 @@ EXAMPLE_ROW = ["Nguyễn Văn An", "17/05/1985", "Nam", None, "Đảng viên", "
 MAX_TEXT = 255
 UPLOAD_TTL = dt.timedelta(days=1)
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _CHUNK = 500
-
-
-def _header_key(text):
-    """'  ĐƠN VỊ  (Mã) ' and its NFD form -> 'don vi ma'."""
-    folded = ascii_fold(str(text or "").translate(_INVISIBLE)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
 
 
 _HEADER_KEYS = {_header_key(header): f for f, header in COLUMNS}
@@ -107,7 +99,7 @@ _HEADER_KEYS.update({
 })
 
 
-class RosterFileError(DomainError):
+class RosterFileError(TableFileError):
     """The file as a whole cannot be read: nothing in it was looked at row by row."""
 
 
@@ -262,74 +254,7 @@ def _parse_records(records, filename, data, today, max_rows):
 
 def _read_records(data, filename):
     """A generator of (row number, list of cell values) from a CSV or XLSX file."""
-    if not data:
-        raise RosterFileError(_("The file is empty."))
-    ext = Path(filename).suffix.lower()
-    is_zip = data[:4] == b"PK\x03\x04"
-    if ext == ".xlsx":
-        if not is_zip:
-            raise RosterFileError(_("%(name)s is not a real Excel (.xlsx) file. Open it in Excel and save it "
-                                    "again as \"Excel Workbook (.xlsx)\", or as \"CSV UTF-8\".", name=filename))
-        return _xlsx_records(data, filename)
-    if ext == ".csv":
-        if is_zip or (b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
-            raise RosterFileError(_("%(name)s is not a CSV text file. Save it from Excel as \"CSV UTF-8\" "
-                                    "or upload the .xlsx file itself.", name=filename))
-        return _csv_records(data, filename)
-    if ext in (".xls", ".ods", ".numbers"):
-        raise RosterFileError(_("The portal reads .xlsx and .csv files only. Open %(name)s in Excel and save it "
-                                "as \"Excel Workbook (.xlsx)\".", name=filename))
-    raise RosterFileError(_("%(name)s is neither a CSV nor an Excel (.xlsx) file. Use the template.",
-                            name=filename))
-
-
-def _csv_records(data, filename):
-    try:
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise UnicodeDecodeError("utf-16", data[:2], 0, 2, "UTF-16, not UTF-8")
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RosterFileError(_("%(name)s is not in UTF-8, so its Vietnamese letters would be garbled. In Excel "
-                                "choose File > Save As > \"CSV UTF-8 (Comma delimited)\" and upload it again.",
-                                name=filename)) from None
-    if not text.strip():
-        raise RosterFileError(_("The file is empty."))
-    sample = "\n".join(text.lstrip().splitlines()[:10])
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    return _csv_rows(text, delimiter, filename)
-
-
-def _csv_rows(text, delimiter, filename):
-    try:
-        yield from enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
-    except csv.Error as exc:
-        raise RosterFileError(_("%(name)s cannot be read as CSV: %(error)s", name=filename, error=exc)) from None
-
-
-def _xlsx_records(data, filename):
-    from openpyxl import load_workbook
-
-    damaged = RosterFileError(_("%(name)s is not a real Excel (.xlsx) file or it is damaged. Open it in Excel "
-                                "and save it again as \"Excel Workbook (.xlsx)\".", name=filename))
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds of errors on a file that is not an XLSX
-        log.info("unreadable xlsx %s: %r", filename, exc)
-        raise damaged from None
-    return _xlsx_rows(workbook, damaged, filename)
-
-
-def _xlsx_rows(workbook, damaged, filename):
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        yield from ((n, list(row)) for n, row in enumerate(rows, start=1))
-    except RosterFileError:
-        raise
-    except Exception as exc:  # a damaged sheet inside a valid zip
-        log.info("unreadable xlsx sheet %s: %r", filename, exc)
-        raise damaged from None
-    finally:
-        workbook.close()
+    return read_records(data, filename, error=RosterFileError)
 
 
 def _find_header(records):
@@ -337,18 +262,8 @@ def _find_header(records):
 
     Returns (row number, cells, data rows already read past the header).
     """
-    seen = []
-    for number, cells in records:
-        if any(_text(c) for c in cells):
-            seen.append((number, cells))
-            if any(_HEADER_KEYS.get(_header_key(c)) == "full_name" for c in cells) or len(seen) == 10:
-                break
-    if not seen:
-        raise RosterFileError(_("The file is empty."))
-    for i, (number, cells) in enumerate(seen):
-        if any(_HEADER_KEYS.get(_header_key(c)) == "full_name" for c in cells):
-            return number, cells, seen[i + 1:]
-    return seen[0][0], seen[0][1], seen[1:]
+    return find_header(records, lambda cells: any(_HEADER_KEYS.get(_header_key(c)) == "full_name" for c in cells),
+                       error=RosterFileError)
 
 
 def _text(value):
