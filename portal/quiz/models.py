@@ -153,6 +153,7 @@ class Attempt(BaseModel):
         indexes = (
             (("quiz", "user", "number"), True),
             (("quiz", "state"), False),
+            (("state", "deadline_at"), False),  # the periodic job's search for overdue attempts
         )
 
     @property

@@ -1,0 +1,109 @@
+"""An attempt's stored answers, and closing it: grade what was saved, once.
+
+Both the engine (submit, the periodic job) and the review (reading an overdue
+attempt finalises it first) close attempts through ``finish``, so an attempt
+is scored in one place, from its saved answers only.
+"""
+
+import datetime as dt
+
+from ..db import database
+from . import cache, grading
+from .models import Attempt, AttemptQuestion, SurveyResponse
+
+# Answers may still arrive this long after the deadline (the network is slow);
+# after it they are refused and the attempt is finalised on what was saved.
+GRACE = dt.timedelta(seconds=15)
+
+
+def parse_ids(text):
+    """'12,9,10' -> [12, 9, 10]."""
+    return [int(i) for i in text.split(",") if i] if text else []
+
+
+def rows(attempt):
+    """The attempt's AttemptQuestion rows in the order shown."""
+    return list(AttemptQuestion.select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.question,
+                                       AttemptQuestion.option_order, AttemptQuestion.answer,
+                                       AttemptQuestion.answer_text, AttemptQuestion.mark)
+                .where(AttemptQuestion.attempt == attempt.id).order_by(AttemptQuestion.position))
+
+
+def is_overdue(attempt, now):
+    """In progress and past its deadline plus the grace: to be finalised, no more answers taken."""
+    return (attempt.state == "in_progress" and attempt.deadline_at is not None
+            and now > attempt.deadline_at + GRACE)
+
+
+def _day(value):
+    return dt.datetime(value.year, value.month, value.day) if value else None
+
+
+def refresh(attempt):
+    """Reload the attempt's state from the database (another request may have moved it on)."""
+    fresh = Attempt.get_by_id(attempt.id)
+    for name in ("user_id", "state", "started_at", "deadline_at", "finished_at", "last_seq", "score", "max_score"):
+        setattr(attempt, name, getattr(fresh, name))
+
+
+def finish(attempt, now):
+    """Grade the saved answers and close the attempt; False when it was already closed (nothing changes).
+
+    The ``WHERE state = 'in_progress'`` guard comes first, so of two concurrent
+    submits one scores and the other finds it done; on PostgreSQL it also waits
+    for a save in flight, whose answers it then reads. A survey records the
+    member's response; an anonymous one then forgets whose answers they were.
+    """
+    finished_at = now if attempt.deadline_at is None else min(now, attempt.deadline_at)
+    quiz = attempt.quiz
+    with database.atomic():
+        closed = (Attempt.update(state="finished", finished_at=finished_at)
+                  .where(Attempt.id == attempt.id, Attempt.state == "in_progress").execute())
+        if not closed:
+            done = False
+        else:
+            done = True
+            values = {"finished_at": finished_at}
+            if quiz.is_survey:
+                score = max_score = None
+                if attempt.user_id is not None:
+                    SurveyResponse.insert(quiz=quiz.id, user=attempt.user_id,
+                                          responded_at=_day(now) if quiz.is_anonymous else now) \
+                        .on_conflict_ignore().execute()
+                if quiz.is_anonymous:
+                    # No account, and no times or counters to match against logs.
+                    values.update(user=None, started_at=_day(attempt.started_at), finished_at=_day(finished_at),
+                                  deadline_at=None, last_seq=0)
+                    AttemptQuestion.update(answered_at=None).where(AttemptQuestion.attempt == attempt.id).execute()
+            else:
+                score, max_score = _grade(attempt)
+            values.update(score=score, max_score=max_score)
+            Attempt.update(**values).where(Attempt.id == attempt.id).execute()
+    if done:
+        attempt.state = "finished"
+        for name, value in values.items():
+            setattr(attempt, name if name != "user" else "user_id", value)
+    else:
+        refresh(attempt)
+    return done
+
+
+def _grade(attempt):
+    """Store each question's mark (one UPDATE per distinct mark) and return (score, max score)."""
+    saved = rows(attempt)
+    questions = cache.load([r.question_id for r in saved])
+    by_mark = {}
+    marks = []
+    for row in saved:
+        value = grading.mark_question(questions[row.question_id], parse_ids(row.answer))
+        marks.append(value)
+        if value is not None:
+            by_mark.setdefault(value, []).append(row.id)
+    for value, ids in by_mark.items():
+        AttemptQuestion.update(mark=value).where(AttemptQuestion.id.in_(ids)).execute()
+    return grading.total(marks)
+
+
+def finalise_if_overdue(attempt, now):
+    """Finish an attempt whose time (and grace) ran out; True when this call finished it."""
+    return is_overdue(attempt, now) and finish(attempt, now)
