@@ -10,12 +10,14 @@ nothing here asserts a time.
 
 import sys
 
-from bench import foundation
+from bench import foundation, quiz_attempt, quiz_import
 
 BENCHES = {
     "login": foundation.bench_login,
     "home": foundation.bench_home,
     "roster": foundation.bench_roster,
+    "gift-import": quiz_import.bench_gift_import,
+    "attempt": quiz_attempt.bench_attempt,
 }
 
 

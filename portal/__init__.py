@@ -26,6 +26,9 @@ def create_app(test_config=None):
     from .accounts.admin_views import admin
     from .accounts.roster_views import members
     from .accounts.views import auth
+    from .quiz.api import quiz_api
+    from .quiz.manage_views import quiz_admin
+    from .quiz.views import quiz
 
     db.init_app(app)
     extensions.init_app(app)
@@ -34,6 +37,9 @@ def create_app(test_config=None):
     app.register_blueprint(auth)
     app.register_blueprint(admin)
     app.register_blueprint(members)
+    app.register_blueprint(quiz_admin)
+    app.register_blueprint(quiz)
+    app.register_blueprint(quiz_api)
 
     from .cli import register
 

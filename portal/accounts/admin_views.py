@@ -48,6 +48,18 @@ ACTION_LABELS = {
     "role.revoke": _l("Revoked a role"),
     "roster.import": _l("Imported a roster"),
     "roster.credentials_delete": _l("Deleted a credentials sheet"),
+    "topic.create": _l("Created a study topic"),
+    "topic.update": _l("Changed a study topic"),
+    "question.create": _l("Added a question"),
+    "question.update": _l("Changed a question"),
+    "question.new_version": _l("Made a new version of a question"),
+    "question.retire": _l("Retired a question"),
+    "question.restore": _l("Restored a question"),
+    "questions.import": _l("Imported questions"),
+    "quiz.create": _l("Created a quiz"),
+    "quiz.update": _l("Changed a quiz"),
+    "quiz.publish": _l("Published a quiz"),
+    "quiz.unpublish": _l("Unpublished a quiz"),
 }
 
 # The fields that audit details name, in Vietnamese.

@@ -91,6 +91,38 @@ def _own_roster_import(user, roster_import):
     return roster_import is not None and roster_import.actor_id == user.id and _manage_members(user)
 
 
+def _owner_unit(obj):
+    """The unit that owns a topic or a quiz, a question's topic, or a unit itself."""
+    if isinstance(obj, Unit):
+        return obj
+    if hasattr(obj, "owner_unit_id"):
+        return obj.owner_unit
+    topic = getattr(obj, "topic", None)
+    return topic.owner_unit if topic is not None else None
+
+
+def _manage_quiz(user, obj=None):
+    """Question banks and quizzes owned by a unit in the organiser's subtree (any organiser when None)."""
+    if is_admin(user):
+        return True
+    scopes = organiser_scopes(user)
+    return bool(scopes) if obj is None else _within_any(_owner_unit(obj), scopes)
+
+
+def _take_quiz(user, quiz):
+    """Take (or answer) a published quiz whose audience includes the user's unit; none means the owner's subtree."""
+    if quiz is None or not quiz.is_published or user.unit is None:
+        return False
+    ids = [a.unit_id for a in quiz.audience]
+    audience = list(Unit.select().where(Unit.id.in_(ids))) if ids else [quiz.owner_unit]
+    return _within_any(user.unit, audience)
+
+
+def _own_attempt(user, attempt):
+    """Read, answer, submit and review one's own attempt."""
+    return attempt is not None and attempt.user_id is not None and attempt.user_id == user.id
+
+
 RULES = {
     "units.manage": _admin,
     "users.manage_all": _admin,
@@ -101,6 +133,9 @@ RULES = {
     "user.manage": _manage_user,
     "roster_import.view": _own_roster_import,
     "home.view": lambda user, obj=None: _is_member(user),
+    "quiz.manage": _manage_quiz,
+    "quiz.take": _take_quiz,
+    "attempt.own": _own_attempt,
 }
 
 
@@ -120,7 +155,7 @@ def units_for(user, permission):
     """The units on which ``user`` may do ``permission``, as a query in tree order."""
     if is_admin(user):
         return Unit.select()
-    subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view") else []
+    subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view", "quiz.manage") else []
     cells = secretary_cells(user) if permission == "members.view" else []
     conds = [Unit.path.startswith(s.path) for s in subtrees] + [Unit.id == c.id for c in cells]
     if not conds:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import client_address, limiter
+from ..quiz.catalogue import open_quizzes
 from . import auth as auth_ops
 from . import permissions
 from .forms import ChangePasswordForm, LoginForm
@@ -112,6 +113,6 @@ def change_password():
 def home():
     user = current_user._get_current_object()
     previous = session.get("previous_login_at")
-    return render_template("accounts/home.html", user=user,
+    return render_template("accounts/home.html", user=user, open_quizzes=open_quizzes(user, utcnow()),
                            unit_path=user.unit.ancestors() + [user.unit] if user.unit else [],
                            previous_login_at=dt.datetime.fromisoformat(previous) if previous else None)

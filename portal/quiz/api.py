@@ -1,0 +1,247 @@
+"""The JSON API of the attempt page (and of any other client), described at /api/v1/openapi.json.
+
+Session cookie authentication; every state change carries the CSRF token in
+the ``X-CSRFToken`` header (CSRFProtect checks it). Errors are
+``{"error": message}`` in Vietnamese: 401 not logged in, 403 refused,
+404 unknown (another member's attempt is unknown too), 409 the attempt is
+over, 422 malformed input.
+"""
+
+import datetime as dt
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..accounts import permissions
+from ..accounts.models import utcnow
+from ..errors import Conflict, DomainError, NotFound
+from . import engine, review
+from .models import Attempt, Quiz
+from .openapi import openapi_document
+
+quiz_api = Blueprint("quiz_api", __name__, url_prefix="/api/v1")
+
+MAX_TEXT_ANSWER = engine.MAX_TEXT_ANSWER
+
+
+class ApiError(Exception):
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def iso(value):
+    """A stored naive UTC time as ISO 8601 with a Z."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def jsonable(value):
+    """Times as ISO strings, everything else as it is (recursively)."""
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _error(message, status):
+    response = jsonify(error=str(message))
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Cookie realm="portal"'
+    return response
+
+
+@quiz_api.before_request
+def _logged_in():
+    # The description hides nothing: it is readable without logging in.
+    if request.endpoint != "quiz_api.openapi" and not current_user.is_authenticated:
+        return _error(_("Please log in to continue."), 401)
+    return None
+
+
+@quiz_api.errorhandler(ApiError)
+def _api_error(exc):
+    return _error(exc.message, exc.status)
+
+
+@quiz_api.errorhandler(CSRFError)
+def _csrf_error(exc):
+    return _error(_("Your session has expired. Reload the page and try again."), 403)
+
+
+@quiz_api.errorhandler(HTTPException)
+def _http_error(exc):
+    messages = {
+        400: _("The request is not valid."),
+        403: _("You do not have access to this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        413: _("The request is too large."),
+        429: _("Too many requests. Wait a moment and try again."),
+    }
+    return _error(messages.get(exc.code, exc.description), exc.code or 500)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _attempt(attempt_id):
+    """The current member's attempt; anybody else's is as unknown as a missing one."""
+    attempt = Attempt.get_or_none(Attempt.id == attempt_id)
+    if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
+        raise ApiError(_("Not found."), 404)
+    return attempt
+
+
+def _domain_status(exc, default):
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    return default
+
+
+def _reload(attempt):
+    return Attempt.get_by_id(attempt.id)
+
+
+def _view(attempt, now):
+    body = jsonable(review.attempt_view(attempt, now, _user()))
+    body["server_now"] = iso(now)
+    return body
+
+
+def _json_body():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(_("Send a JSON object."), 422)
+    return body
+
+
+def parse_answers(body):
+    """Check the shape of a save request: ``{"seq": int, "answers": {position: [option id…] | text}}``."""
+    seq = body.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
+        raise ApiError(_("seq: a whole number from 0 is required."), 422)
+    answers = body.get("answers")
+    if not isinstance(answers, dict):
+        raise ApiError(_("answers: an object mapping question numbers to answers is required."), 422)
+    clean = {}
+    for key, value in answers.items():
+        if not (str(key).isascii() and str(key).isdigit()) or int(key) < 1:
+            raise ApiError(_("answers: %(key)s is not a question number.", key=str(key)[:20]), 422)
+        position = int(key)
+        if isinstance(value, str) and len(value) <= 2 * MAX_TEXT_ANSWER:  # the engine counts after NFC
+            clean[position] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value) and len(value) <= 16:
+            clean[position] = list(value)
+        else:
+            raise ApiError(_("Question %(n)s: the answer must be a list of option ids or a short text.",
+                             n=position), 422)
+    return seq, clean
+
+
+@quiz_api.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
+def start_attempt(quiz_id):
+    """Start an attempt, or resume the one in progress."""
+    user = _user()
+    quiz = Quiz.get_or_none(Quiz.id == quiz_id)
+    if quiz is None or not quiz.is_published:
+        raise ApiError(_("Not found."), 404)
+    if not permissions.can(user, "quiz.take", quiz):
+        raise ApiError(_("This quiz is not open to your unit."), 403)
+    now = utcnow()
+    existing = Attempt.select(Attempt.id).where(Attempt.quiz == quiz, Attempt.user == user,
+                                                Attempt.state == "in_progress").first()
+    try:
+        attempt = engine.start_attempt(quiz, user, now)
+    except DomainError as exc:
+        raise ApiError(str(exc), _domain_status(exc, 409)) from exc
+    status = 200 if existing is not None and existing.id == attempt.id else 201
+    response = jsonify(_view(_reload(attempt), now))
+    response.status_code = status
+    response.headers["Location"] = f"{quiz_api.url_prefix}/attempts/{attempt.id}"
+    return response
+
+
+@quiz_api.route("/attempts/<int:attempt_id>", methods=["GET"])
+def get_attempt(attempt_id):
+    """The attempt as the member may see it now."""
+    attempt = _attempt(attempt_id)
+    return jsonify(_view(attempt, utcnow()))
+
+
+@quiz_api.route("/attempts/<int:attempt_id>/answers", methods=["PUT", "POST"])
+def save_answers(attempt_id):
+    """Save answers; a request whose seq is not above the last one applied changes nothing."""
+    attempt = _attempt(attempt_id)
+    seq, answers = parse_answers(_json_body())
+    now = utcnow()
+    try:
+        saved = engine.save_answers(attempt, _user(), answers, seq, now)
+    except DomainError as exc:
+        raise ApiError(str(exc), _domain_status(exc, 422)) from exc
+    return jsonify({
+        "applied": saved.applied,
+        "seq": saved.seq,
+        "answers": jsonable(saved.answers),
+        "deadline_at": iso(attempt.deadline_at),
+        "server_now": iso(now),
+    })
+
+
+@quiz_api.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+def submit_attempt(attempt_id):
+    """Submit; submitting again returns the same result."""
+    attempt = _attempt(attempt_id)
+    now = utcnow()
+    try:
+        engine.submit_attempt(attempt, _user(), now)
+    except DomainError as exc:
+        raise ApiError(str(exc), _domain_status(exc, 409)) from exc
+    if attempt.user_id is None:
+        return jsonify(_anonymous_view(attempt, now))
+    return jsonify(_view(_reload(attempt), now))
+
+
+def _anonymous_view(attempt, now):
+    """An anonymous survey's response is no longer linked to anyone, so it shows nothing of the answers."""
+    quiz = attempt.quiz
+    return {"id": attempt.id, "quiz_id": quiz.id, "title": quiz.title, "kind": "survey", "anonymous": True,
+            "number": attempt.number, "state": "finished", "started_at": None, "deadline_at": None,
+            "finished_at": None, "seq": 0, "review": None, "score": None, "max_score": None,
+            "questions": [], "answers": {}, "unanswered": [], "server_now": iso(now)}
+
+
+@quiz_api.route("/attempts/<int:attempt_id>/questions/<int:position>/check", methods=["POST"])
+def check_answer(attempt_id, position):
+    """Practice quizzes: is the saved answer to this question right, and why?"""
+    attempt = _attempt(attempt_id)
+    if not attempt.quiz.is_practice:
+        raise ApiError(_("Answers are checked one by one only in practice quizzes."), 403)
+    try:
+        result = engine.check_answer(attempt, position, utcnow())
+    except DomainError as exc:
+        raise ApiError(str(exc), _domain_status(exc, 422)) from exc
+    return jsonify(jsonable(result))
+
+
+@quiz_api.route("/openapi.json", methods=["GET"])
+def openapi():
+    """The description of this API (OpenAPI 3.1)."""
+    return jsonify(openapi_document())
+

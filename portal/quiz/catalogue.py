@@ -1,0 +1,146 @@
+"""What a member may take now and what they took: the home page, the quiz list, the intro page, the history.
+
+Who may take a quiz is decided by ``permissions`` ("quiz.take"); the queries
+here find the same quizzes in bulk: published, open at ``now``, and aimed at
+a unit above or at the member's own (a quiz without an audience is aimed at
+its owner's subtree).
+"""
+
+import dataclasses
+import datetime as dt
+
+import peewee as pw
+from flask_babel import lazy_gettext as _l
+
+from .models import Attempt, Quiz, QuizAudience, QuizDraw, QuizQuestion, SurveyResponse
+
+KIND_LABELS = {"exam": _l("Quiz"), "practice": _l("Practice"), "survey": _l("Survey")}
+GRADING_METHOD_LABELS = {"highest": _l("Highest score"), "first": _l("First attempt"),
+                         "last": _l("Last attempt"), "average": _l("Average")}
+REVIEW_LABELS = {"score": _l("Score only"), "correctness": _l("Which answers were right"),
+                 "answers": _l("Right answers and explanations")}
+
+
+def kind_of(quiz):
+    return "survey" if quiz.is_survey else "practice" if quiz.is_practice else "exam"
+
+
+def question_count(quiz):
+    """How many questions each attempt of ``quiz`` gets."""
+    fixed = QuizQuestion.select().where(QuizQuestion.quiz == quiz).count()
+    if fixed:
+        return fixed
+    return QuizDraw.select(pw.fn.COALESCE(pw.fn.SUM(QuizDraw.count), 0)).where(QuizDraw.quiz == quiz).scalar() or 0
+
+
+@dataclasses.dataclass
+class QuizStatus:
+    """One quiz as one member stands with it."""
+
+    quiz: Quiz
+    attempts_used: int = 0
+    in_progress: Attempt = None  # the attempt to resume, if its time is not up
+    responded: bool = False  # surveys: one response per member
+    last_finished: Attempt = None
+
+    @property
+    def kind(self):
+        return kind_of(self.quiz)
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[self.kind]
+
+    @property
+    def unlimited(self):
+        return self.quiz.is_practice or (self.quiz.attempts_allowed == 0 and not self.quiz.is_survey)
+
+    @property
+    def attempts_left(self):
+        """Attempts the member may still start; None when unlimited."""
+        if self.unlimited:
+            return None
+        allowed = 1 if self.quiz.is_survey else self.quiz.attempts_allowed
+        return max(0, allowed - self.attempts_used)
+
+    @property
+    def can_start(self):
+        if self.in_progress is not None:
+            return False
+        if self.quiz.is_survey and self.responded:
+            return False
+        return self.attempts_left is None or self.attempts_left > 0
+
+
+def _ancestor_ids(unit):
+    """Ids of the unit and every unit above it, from its materialised path."""
+    return [int(i) for i in unit.path.strip("/").split("/") if i]
+
+
+def _aimed_at(user):
+    ids = _ancestor_ids(user.unit)
+    targeted = QuizAudience.select(QuizAudience.quiz).where(QuizAudience.unit.in_(ids))
+    untargeted = Quiz.id.not_in(QuizAudience.select(QuizAudience.quiz))
+    return Quiz.id.in_(targeted) | (untargeted & Quiz.owner_unit.in_(ids))
+
+
+def _open_at(now):
+    return ((Quiz.is_published == True)  # noqa: E712 (a peewee expression)
+            & (Quiz.opens_at.is_null() | (Quiz.opens_at <= now))
+            & (Quiz.closes_at.is_null() | (Quiz.closes_at > now)))
+
+
+def statuses(quizzes, user, now):
+    """QuizStatus of each quiz for ``user``, in the same order, in three queries."""
+    quizzes = list(quizzes)
+    if not quizzes:
+        return []
+    ids = [q.id for q in quizzes]
+    result = {q.id: QuizStatus(q) for q in quizzes}
+    counts = (Attempt.select(Attempt.quiz, pw.fn.COUNT(Attempt.id).alias("n"))
+              .where(Attempt.quiz.in_(ids), Attempt.user == user).group_by(Attempt.quiz).tuples())
+    for quiz_id, n in counts:
+        result[quiz_id].attempts_used = n
+    latest = (Attempt.select().where(Attempt.quiz.in_(ids), Attempt.user == user)
+              .order_by(Attempt.quiz, Attempt.number))
+    for attempt in latest:
+        status = result[attempt.quiz_id]
+        attempt.quiz = status.quiz
+        if attempt.is_finished:
+            status.last_finished = attempt
+        elif attempt.deadline_at is None or attempt.deadline_at > now:
+            status.in_progress = attempt
+        else:
+            status.last_finished = attempt  # overdue: finalised when next opened
+    for quiz_id in (SurveyResponse.select(SurveyResponse.quiz)
+                    .where(SurveyResponse.quiz.in_(ids), SurveyResponse.user == user).tuples()):
+        result[quiz_id[0]].responded = True
+    return [result[q.id] for q in quizzes]
+
+
+def status(quiz, user, now):
+    return statuses([quiz], user, now)[0]
+
+
+def _closing_order(status):
+    closes = status.quiz.closes_at or dt.datetime.max
+    return (status.in_progress is None, not status.can_start, closes, status.quiz.title)
+
+
+def open_quizzes(user, now):
+    """Quizzes, practice quizzes and surveys open to ``user`` at ``now``, as QuizStatus.
+
+    What the member can resume or start comes first, the soonest to close first.
+    """
+    if user is None or user.unit is None:
+        return []
+    quizzes = Quiz.select().where(_open_at(now), _aimed_at(user))
+    return sorted(statuses(quizzes, user, now), key=_closing_order)
+
+
+def history(user, quiz=None):
+    """The member's own attempts (at ``quiz``, or at every quiz), newest first, with their quizzes."""
+    query = Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.user == user)
+    if quiz is not None:
+        query = query.where(Attempt.quiz == quiz)
+    return list(query.order_by(Attempt.started_at.desc(), Attempt.id.desc()))

@@ -1,0 +1,258 @@
+"""The hand-written OpenAPI 3.1 description of the quiz API (portal/quiz/api.py), served at /api/v1/openapi.json."""
+
+import copy
+
+_TIME = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601 with Z"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601 with Z"}
+_ANSWER = {
+    "description": "The chosen option ids (choice questions) or the text (free-text survey questions).",
+    "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+}
+
+
+def _error_response(description):
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_name, description):
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+_ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_CSRF = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "The CSRF token of the session (the page has it in <meta name=\"csrf-token\">)."}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "What went wrong, in Vietnamese"}},
+    },
+    "Answers": {
+        "type": "object",
+        "description": "Answers by question position (\"1\", \"2\"…).",
+        "propertyNames": {"pattern": "^[1-9][0-9]*$"},
+        "additionalProperties": _ANSWER,
+    },
+    "SaveRequest": {
+        "type": "object",
+        "required": ["seq", "answers"],
+        "properties": {
+            "seq": {"type": "integer", "minimum": 0, "maximum": 2147483647,
+                    "description": "Increases with every save; a save whose seq is not above the last "
+                                   "one applied changes nothing (a stale tab or a replayed request)."},
+            "answers": {"$ref": "#/components/schemas/Answers"},
+        },
+    },
+    "SaveResult": {
+        "type": "object",
+        "required": ["applied", "seq", "answers", "deadline_at", "server_now"],
+        "properties": {
+            "applied": {"type": "boolean", "description": "False when the seq was stale: answers are the newer ones"},
+            "seq": {"type": "integer", "description": "The last seq applied"},
+            "answers": {"$ref": "#/components/schemas/Answers"},
+            "deadline_at": _NULLABLE_TIME,
+            "server_now": _TIME,
+        },
+    },
+}
+
+_OUTCOME = {"type": ["string", "null"], "enum": ["right", "partial", "wrong", None]}
+
+_ATTEMPT_SCHEMAS = {
+    "Option": {
+        "type": "object",
+        "description": "An option, named by its place in this attempt's order: the id reveals neither the "
+                       "author's order nor correctness. correct, weight and feedback appear only when the "
+                       "review policy shows the right answers.",
+        "required": ["id", "text", "chosen"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string"},
+            "text": {"type": "string"},
+            "chosen": {"type": "boolean"},
+            "correct": {"type": "boolean"},
+            "weight": {"type": "integer", "description": "Percent of the mark the option earns"},
+            "feedback": {"type": "string"},
+        },
+    },
+    "Question": {
+        "type": "object",
+        "description": "A question of the attempt. mark, outcome and correct appear when the review policy "
+                       "shows which answers were right; explanation when it shows the right answers.",
+        "required": ["position", "kind", "text", "multiple", "options", "answer", "answered"],
+        "additionalProperties": False,
+        "properties": {
+            "position": {"type": "integer", "minimum": 1},
+            "kind": {"type": "string", "enum": ["single", "multiple", "truefalse", "text"]},
+            "text": {"type": "string"},
+            "multiple": {"type": "boolean", "description": "More than one option may be chosen"},
+            "options": {"type": "array", "items": {"$ref": "#/components/schemas/Option"}},
+            "answer": _ANSWER,
+            "answered": {"type": "boolean"},
+            "mark": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "outcome": _OUTCOME,
+            "correct": {"type": "boolean"},
+            "explanation": {"type": "string"},
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "description": "An attempt as its member may see it now. While it is in progress it carries no "
+                       "marks, right answers, weights or explanations.",
+        "required": ["id", "quiz_id", "title", "kind", "anonymous", "number", "state", "started_at",
+                     "deadline_at", "finished_at", "seq", "review", "score", "max_score", "questions",
+                     "answers", "unanswered", "server_now"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "quiz_id": {"type": "integer"},
+            "title": {"type": "string"},
+            "kind": {"type": "string", "enum": ["exam", "practice", "survey"]},
+            "anonymous": {"type": "boolean", "description": "An anonymous survey: no account is linked to "
+                                                            "the answers once sent"},
+            "number": {"type": "integer", "minimum": 1, "description": "1 for the member's first attempt"},
+            "state": {"type": "string", "enum": ["in_progress", "finished"]},
+            "started_at": _NULLABLE_TIME,
+            "deadline_at": {**_NULLABLE_TIME, "description": "min(start + time limit, quiz close); "
+                                                             "null: no limit"},
+            "finished_at": _NULLABLE_TIME,
+            "seq": {"type": "integer", "description": "The last save sequence applied"},
+            "review": {"type": ["string", "null"], "enum": ["score", "correctness", "answers", None],
+                       "description": "What the review policy shows now; null while in progress"},
+            "score": {"type": ["number", "null"]},
+            "max_score": {"type": ["number", "null"]},
+            "questions": {"type": "array", "items": {"$ref": "#/components/schemas/Question"}},
+            "answers": {"$ref": "#/components/schemas/Answers"},
+            "unanswered": {"type": "array", "items": {"type": "integer"}},
+            "server_now": _TIME,
+        },
+    },
+    "CheckResult": {
+        "type": "object",
+        "required": ["position", "mark", "outcome", "correct", "correct_options", "feedback", "explanation"],
+        "additionalProperties": False,
+        "properties": {
+            "position": {"type": "integer"},
+            "mark": {"type": "number", "minimum": 0, "maximum": 1},
+            "outcome": _OUTCOME,
+            "correct": {"type": "boolean"},
+            "correct_options": {"type": "array", "items": {"type": "string"}},
+            "feedback": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "Feedback of the chosen options, by option id"},
+            "explanation": {"type": "string"},
+        },
+    },
+}
+
+
+def openapi_document():
+    """The description as a fresh dict."""
+    paths = {
+        "/quizzes/{quiz_id}/attempts": {
+            "post": {
+                "operationId": "startAttempt",
+                "summary": "Start an attempt at a quiz, or resume the one in progress",
+                "parameters": [{"name": "quiz_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}, _CSRF],
+                "responses": {
+                    "200": _json("Attempt", "The attempt in progress, resumed"),
+                    "201": _json("Attempt", "A new attempt"),
+                    "401": _error_response("Not logged in"),
+                    "403": _error_response("The quiz is not for the member's unit, or the CSRF token is missing"),
+                    "404": _error_response("No such quiz (or not published)"),
+                    "409": _error_response("The quiz is closed or no attempts are left"),
+                },
+            },
+        },
+        "/attempts/{attempt_id}": {
+            "get": {
+                "operationId": "getAttempt",
+                "summary": "Read an attempt: questions in its order, answers, deadline; "
+                           "marks and right answers only when the review policy allows",
+                "parameters": [_ATTEMPT_ID],
+                "responses": {
+                    "200": _json("Attempt", "The attempt"),
+                    "401": _error_response("Not logged in"),
+                    "404": _error_response("No such attempt of this member"),
+                },
+            },
+        },
+        "/attempts/{attempt_id}/answers": {
+            op: {
+                "operationId": "saveAnswers" if op == "put" else "saveAnswersPost",
+                "summary": "Save answers (idempotent by seq)",
+                "parameters": [_ATTEMPT_ID, _CSRF],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/SaveRequest"}}}},
+                "responses": {
+                    "200": _json("SaveResult", "Saved, or ignored as stale"),
+                    "401": _error_response("Not logged in"),
+                    "403": _error_response("The CSRF token is missing"),
+                    "404": _error_response("No such attempt of this member"),
+                    "409": _error_response("The attempt is submitted or its time is up"),
+                    "422": _error_response("Malformed request, or an answer that does not fit its question"),
+                },
+            } for op in ("put", "post")
+        },
+        "/attempts/{attempt_id}/submit": {
+            "post": {
+                "operationId": "submitAttempt",
+                "summary": "Submit the attempt; submitting again returns the same result",
+                "parameters": [_ATTEMPT_ID, _CSRF],
+                "responses": {
+                    "200": _json("Attempt", "The finished attempt, as the review policy shows it (an anonymous "
+                                            "survey's answers are no longer linked to the member: none are shown)"),
+                    "401": _error_response("Not logged in"),
+                    "403": _error_response("The CSRF token is missing"),
+                    "404": _error_response("No such attempt of this member"),
+                },
+            },
+        },
+        "/attempts/{attempt_id}/questions/{position}/check": {
+            "post": {
+                "operationId": "checkAnswer",
+                "summary": "Practice quizzes: check the saved answer to one question",
+                "parameters": [_ATTEMPT_ID, {"name": "position", "in": "path", "required": True,
+                                             "schema": {"type": "integer", "minimum": 1}}, _CSRF],
+                "responses": {
+                    "200": _json("CheckResult", "Whether the saved answer is right, with the explanation"),
+                    "401": _error_response("Not logged in"),
+                    "403": _error_response("Not a practice quiz, or the CSRF token is missing"),
+                    "404": _error_response("No such attempt of this member, or no such question in it"),
+                    "409": _error_response("The attempt is submitted or its time is up"),
+                    "422": _error_response("The question has not been answered yet"),
+                },
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This description",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            },
+        },
+    }
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Portal quiz API",
+            "version": "1",
+            "description": "Take quizzes: start or resume an attempt, read it, save answers, submit. "
+                           "Authentication by the portal's session cookie; every POST or PUT carries the "
+                           "session's CSRF token in the X-CSRFToken header. Errors are {\"error\": message} "
+                           "in Vietnamese. Times are UTC. The server owns time: compare deadline_at with "
+                           "server_now, not with the device's clock.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"session": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "portal_session"}},
+            "schemas": {**SCHEMAS, **_ATTEMPT_SCHEMAS},
+        },
+    })

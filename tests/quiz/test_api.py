@@ -1,0 +1,446 @@
+"""The quiz JSON API over HTTP, checked against its own OpenAPI description."""
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+
+from portal.accounts.models import utcnow
+from portal.quiz.models import Attempt, Option, Question, Quiz, QuizAudience, QuizQuestion, Topic
+from portal.quiz.openapi import openapi_document
+from tests.conftest import PASSWORD
+
+_n = itertools.count(1)
+SECRETS = ("Giải thích", "weight", "correct", "mark", "outcome", "explanation")
+
+
+# Factories -----------------------------------------------------------------------------------
+
+def make_quiz(unit, questions=3, kind="single", title="Kiểm tra chuyên đề năm 2026", **fields):
+    """A published quiz of ``questions`` questions in a fixed order; option "Đúng …" is right."""
+    n = next(_n)
+    topic = Topic.create(code=f"CD{n}", title="Học tập và làm theo tư tưởng Hồ Chí Minh", owner_unit=unit)
+    values = {"title": title, "owner_unit": unit, "is_published": True, "shuffle_questions": False,
+              "shuffle_options": False, "attempts_allowed": 2, "review_after_submit": "answers"}
+    values.update(fields)
+    quiz = Quiz.create(**values)
+    for i in range(1, questions + 1):
+        text = f"Câu hỏi số {i} của chuyên đề {n}?"
+        q = Question.create(topic=topic, kind="text" if kind == "text" else kind, text=text,
+                            normalised_text=text.casefold(), explanation=f"Giải thích cho câu {i}.")
+        if kind != "text":
+            Option.create(question=q, position=1, text=f"Đúng {i}", weight=100)
+            Option.create(question=q, position=2, text=f"Sai {i}", weight=0)
+            Option.create(question=q, position=3, text=f"Cũng sai {i}", weight=0)
+        QuizQuestion.create(quiz=quiz, question=q, position=i)
+    return quiz
+
+
+def token(view, position, prefix="Đúng"):
+    """The opaque id of the option of question ``position`` whose text starts with ``prefix``."""
+    question = next(q for q in view["questions"] if q["position"] == position)
+    return next(o["id"] for o in question["options"] if o["text"].startswith(prefix))
+
+
+@pytest.fixture
+def member(login, make_unit):
+    return login(unit=make_unit(name="Chi bộ thôn An Sơn"), full_name="Nguyễn Thị Mai")
+
+
+def start(client, quiz):
+    return client.post(f"/api/v1/quizzes/{quiz.id}/attempts")
+
+
+def save(client, attempt_id, seq, answers, method="put"):
+    return getattr(client, method)(f"/api/v1/attempts/{attempt_id}/answers", json={"seq": seq, "answers": answers})
+
+
+# A small walker of the OpenAPI schemas (jsonschema is not installed) -------------------------
+
+DOC = openapi_document()
+
+
+def resolve(schema):
+    while "$ref" in schema:
+        schema = DOC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _is(value, kind):
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, TYPES[kind])
+
+
+def check(value, schema, where="$"):
+    """Raise AssertionError naming the place where ``value`` breaks ``schema``."""
+    schema = resolve(schema)
+    if "oneOf" in schema:
+        fits = 0
+        for option in schema["oneOf"]:
+            try:
+                check(value, option, where)
+                fits += 1
+            except AssertionError:
+                pass
+        assert fits == 1, f"{where}: {value!r} fits {fits} of oneOf"
+        return
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        assert any(_is(value, k) for k in kinds), f"{where}: {value!r} is not {kinds}"
+    if "enum" in schema:
+        assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
+    if "minimum" in schema and _is(value, "number"):
+        assert value >= schema["minimum"], f"{where}: {value} < {schema['minimum']}"
+    if "maximum" in schema and _is(value, "number"):
+        assert value <= schema["maximum"], f"{where}: {value} > {schema['maximum']}"
+    if schema.get("format") == "date-time" and isinstance(value, str):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", value), f"{where}: {value!r} is not a time"
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            assert key in value, f"{where}: {key!r} is missing"
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        pattern = schema.get("propertyNames", {}).get("pattern")
+        for key, item in value.items():
+            if pattern:
+                assert re.fullmatch(pattern, key), f"{where}: key {key!r} does not match {pattern}"
+            if key in properties:
+                check(item, properties[key], f"{where}.{key}")
+            else:
+                assert extra is not False, f"{where}: unexpected {key!r}"
+                if isinstance(extra, dict):
+                    check(item, extra, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            check(item, schema["items"], f"{where}[{i}]")
+
+
+def conforms(response, path, method):
+    """Check ``response`` against the description of ``method path`` and its status; return the JSON."""
+    operation = DOC["paths"][path][method]
+    described = operation["responses"].get(str(response.status_code))
+    assert described is not None, f"{method.upper()} {path} is not described for {response.status_code}"
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    check(body, described["content"]["application/json"]["schema"])
+    return body
+
+
+# The description ----------------------------------------------------------------------------
+
+def test_the_description_is_public_and_lists_every_endpoint(app, client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    doc = response.get_json()
+    assert doc["openapi"].startswith("3.1")
+    served = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("quiz_api."):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            served[path] = {m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert {p: set(ops) for p, ops in doc["paths"].items()} == served
+    for schema in doc["components"]["schemas"].values():  # every reference resolves
+        check_refs(schema)
+
+
+def check_refs(node):
+    if isinstance(node, dict):
+        if "$ref" in node:
+            resolve(node)
+        for value in node.values():
+            check_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            check_refs(value)
+
+
+# Access -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("post", "/api/v1/quizzes/1/attempts"),
+    ("get", "/api/v1/attempts/1"),
+    ("put", "/api/v1/attempts/1/answers"),
+    ("post", "/api/v1/attempts/1/submit"),
+    ("post", "/api/v1/attempts/1/questions/1/check"),
+])
+def test_not_logged_in_is_401_in_json(client, method, path):
+    response = getattr(client, method)(path, json={})
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "Vui lòng đăng nhập để tiếp tục."}
+
+
+def test_unknown_and_unpublished_quizzes_are_not_found(client, member):
+    draft = make_quiz(member.unit, is_published=False)
+    for quiz_id in (draft.id, 9999):
+        response = client.post(f"/api/v1/quizzes/{quiz_id}/attempts")
+        assert conforms(response, "/quizzes/{quiz_id}/attempts", "post") == {"error": "Không tìm thấy."}
+        assert response.status_code == 404
+
+
+def test_a_quiz_for_another_unit_is_refused(client, member, make_unit):
+    elsewhere = make_quiz(make_unit(name="Chi bộ thôn Đông Lâm"))
+    response = start(client, elsewhere)
+    assert response.status_code == 403
+    assert "không dành cho đơn vị" in conforms(response, "/quizzes/{quiz_id}/attempts", "post")["error"]
+
+
+def test_a_quiz_aimed_at_a_committee_above_is_open_to_its_cells(client, member, make_unit):
+    committee = make_unit(name="Đảng bộ xã Hòa Ninh", kind="committee")
+    member.unit.parent = committee
+    member.unit.path = committee.path + f"{member.unit.id}/"
+    member.unit.save()
+    quiz = make_quiz(make_unit(name="Ban Tuyên giáo"))
+    QuizAudience.create(quiz=quiz, unit=committee)
+    assert start(client, quiz).status_code == 201
+
+
+def test_another_members_attempt_does_not_exist_for_me(client, member, make_user, auth):
+    quiz = make_quiz(member.unit)
+    mine = start(client, quiz).get_json()
+    auth.logout()
+    other = make_user(unit=member.unit)
+    auth.login(other.username)
+    attempt_id = mine["id"]
+    for response in (client.get(f"/api/v1/attempts/{attempt_id}"),
+                     save(client, attempt_id, 1, {"1": ["0"]}),
+                     client.post(f"/api/v1/attempts/{attempt_id}/submit"),
+                     client.post(f"/api/v1/attempts/{attempt_id}/questions/1/check"),
+                     client.get("/api/v1/attempts/999999")):
+        assert response.status_code == 404
+        assert response.get_json() == {"error": "Không tìm thấy."}
+    assert Attempt.get_by_id(attempt_id).last_seq == 0
+
+
+# Start, read, save ---------------------------------------------------------------------------
+
+def test_start_then_resume_the_same_attempt(client, member):
+    quiz = make_quiz(member.unit, questions=3, time_limit_seconds=600)
+    first = start(client, quiz)
+    assert first.status_code == 201
+    body = conforms(first, "/quizzes/{quiz_id}/attempts", "post")
+    assert first.headers["Location"] == f"/api/v1/attempts/{body['id']}"
+    assert body["state"] == "in_progress" and body["number"] == 1
+    assert [q["text"][:12] for q in body["questions"]] == ["Câu hỏi số 1", "Câu hỏi số 2", "Câu hỏi số 3"]
+    assert [q["position"] for q in body["questions"]] == [1, 2, 3]
+    assert body["unanswered"] == [1, 2, 3]
+    deadline = dt.datetime.fromisoformat(body["deadline_at"].rstrip("Z"))
+    started = dt.datetime.fromisoformat(body["started_at"].rstrip("Z"))
+    assert deadline - started == dt.timedelta(minutes=10)
+
+    again = start(client, quiz)
+    assert again.status_code == 200
+    assert conforms(again, "/quizzes/{quiz_id}/attempts", "post")["id"] == body["id"]
+    assert Attempt.select().where(Attempt.quiz == quiz).count() == 1
+
+
+def test_nothing_secret_while_in_progress(client, member):
+    quiz = make_quiz(member.unit, questions=2, review_after_submit="answers")
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)]})
+    for response in (client.get(f"/api/v1/attempts/{attempt['id']}"), start(client, quiz),
+                     save(client, attempt["id"], 2, {"2": [token(attempt, 2, "Sai")]})):
+        raw = response.get_data(as_text=True)
+        for secret in SECRETS:
+            assert secret not in raw, f"{secret!r} leaked: {raw}"
+    # and the option ids say nothing about which one is right: "0", "1", "2" in the order shown
+    assert [o["id"] for o in attempt["questions"][0]["options"]] == ["0", "1", "2"]
+
+
+def test_answers_are_saved_and_read_back(client, member):
+    quiz = make_quiz(member.unit, questions=3)
+    attempt = start(client, quiz).get_json()
+    response = save(client, attempt["id"], 7, {"1": [token(attempt, 1)], "3": [token(attempt, 3, "Sai")]})
+    body = conforms(response, "/attempts/{attempt_id}/answers", "put")
+    assert body["applied"] is True and body["seq"] == 7
+    assert body["answers"] == {"1": ["0"], "2": [], "3": ["1"]}
+
+    read = conforms(client.get(f"/api/v1/attempts/{attempt['id']}"), "/attempts/{attempt_id}", "get")
+    assert read["answers"] == {"1": ["0"], "2": [], "3": ["1"]}
+    assert read["unanswered"] == [2] and read["seq"] == 7
+    assert [o["chosen"] for o in read["questions"][0]["options"]] == [True, False, False]
+
+    # POST works as well as PUT (for clients that cannot PUT)
+    posted = save(client, attempt["id"], 8, {"2": [token(attempt, 2)]}, method="post")
+    assert conforms(posted, "/attempts/{attempt_id}/answers", "post")["answers"]["2"] == ["0"]
+
+
+def test_a_stale_seq_changes_nothing(client, member):
+    quiz = make_quiz(member.unit, questions=1)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 20, {"1": [token(attempt, 1)]})
+    stale = save(client, attempt["id"], 19, {"1": [token(attempt, 1, "Sai")]})
+    body = conforms(stale, "/attempts/{attempt_id}/answers", "put")
+    assert body["applied"] is False and body["seq"] == 20
+    assert body["answers"] == {"1": [token(attempt, 1)]}  # what the newer tab saved
+    replay = save(client, attempt["id"], 20, {"1": []})
+    assert replay.get_json()["applied"] is False
+    assert client.get(f"/api/v1/attempts/{attempt['id']}").get_json()["answers"] == {"1": ["0"]}
+
+
+@pytest.mark.parametrize("body, message", [
+    (None, "Hãy gửi một đối tượng JSON."),
+    ({"answers": {}}, "seq"),
+    ({"seq": -1, "answers": {}}, "seq"),
+    ({"seq": True, "answers": {}}, "seq"),
+    ({"seq": 1, "answers": []}, "answers"),
+    ({"seq": 1, "answers": {"một": ["0"]}}, "một"),
+    ({"seq": 1, "answers": {"1": 0}}, "Câu 1"),
+    ({"seq": 1, "answers": {"9": ["0"]}}, "Câu 9"),
+    ({"seq": 1, "answers": {"1": ["7"]}}, "Câu 1"),
+    ({"seq": 1, "answers": {"1": ["0", "1"]}}, "Câu 1"),
+])
+def test_bad_input_is_422_with_a_vietnamese_message(client, member, body, message):
+    quiz = make_quiz(member.unit, questions=2)
+    attempt = start(client, quiz).get_json()
+    if body is None:
+        response = client.put(f"/api/v1/attempts/{attempt['id']}/answers", data="seq=1",
+                              content_type="application/x-www-form-urlencoded")
+    else:
+        response = client.put(f"/api/v1/attempts/{attempt['id']}/answers", json=body)
+    assert response.status_code == 422
+    assert message.lower() in conforms(response, "/attempts/{attempt_id}/answers", "put")["error"].lower()
+    assert Attempt.get_by_id(attempt["id"]).last_seq == 0  # nothing half-written
+
+
+def test_a_save_after_the_deadline_is_refused_and_the_attempt_finalised(client, member):
+    quiz = make_quiz(member.unit, questions=2, time_limit_seconds=300)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)]})
+    Attempt.update(deadline_at=utcnow() - dt.timedelta(minutes=2)).where(Attempt.id == attempt["id"]).execute()
+
+    late = save(client, attempt["id"], 2, {"2": [token(attempt, 2)]})
+    assert late.status_code == 409
+    assert "Đã hết giờ" in conforms(late, "/attempts/{attempt_id}/answers", "put")["error"]
+    finished = client.get(f"/api/v1/attempts/{attempt['id']}").get_json()
+    assert finished["state"] == "finished"
+    assert finished["score"] == 1 and finished["answers"] == {"1": ["0"], "2": []}
+
+
+def test_double_submit_gives_the_same_score(client, member):
+    quiz = make_quiz(member.unit, questions=3)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)], "2": [token(attempt, 2)],
+                                    "3": [token(attempt, 3, "Sai")]})
+    first = client.post(f"/api/v1/attempts/{attempt['id']}/submit")
+    body = conforms(first, "/attempts/{attempt_id}/submit", "post")
+    assert body["state"] == "finished" and (body["score"], body["max_score"]) == (2, 3)
+    second = conforms(client.post(f"/api/v1/attempts/{attempt['id']}/submit"), "/attempts/{attempt_id}/submit", "post")
+    assert (second["score"], second["finished_at"]) == (body["score"], body["finished_at"])
+
+    after = save(client, attempt["id"], 5, {"3": [token(attempt, 3)]})
+    assert after.status_code == 409
+    assert "đã nộp" in conforms(after, "/attempts/{attempt_id}/answers", "put")["error"]
+    assert client.get(f"/api/v1/attempts/{attempt['id']}").get_json()["score"] == 2
+
+
+def test_the_review_follows_the_policy(client, member):
+    shown = make_quiz(member.unit, questions=1, review_after_submit="answers")
+    hidden = make_quiz(member.unit, questions=1, review_after_submit="score",
+                       closes_at=utcnow() + dt.timedelta(days=3))
+    results = {}
+    for quiz in (shown, hidden):
+        attempt = start(client, quiz).get_json()
+        save(client, attempt["id"], 1, {"1": [token(attempt, 1, "Sai")]})
+        results[quiz.id] = conforms(client.post(f"/api/v1/attempts/{attempt['id']}/submit"),
+                                    "/attempts/{attempt_id}/submit", "post")
+    full = results[shown.id]
+    assert full["review"] == "answers"
+    assert full["questions"][0]["correct"] is False
+    assert full["questions"][0]["explanation"] == "Giải thích cho câu 1."
+    assert [o["correct"] for o in full["questions"][0]["options"]] == [True, False, False]
+    score_only = results[hidden.id]
+    assert score_only["review"] == "score" and score_only["score"] == 0
+    raw = str(score_only)
+    assert "Giải thích" not in raw and "'correct'" not in raw
+
+
+def test_no_more_attempts_than_allowed(client, member):
+    quiz = make_quiz(member.unit, questions=1, attempts_allowed=1)
+    attempt = start(client, quiz).get_json()
+    client.post(f"/api/v1/attempts/{attempt['id']}/submit")
+    refused = start(client, quiz)
+    assert refused.status_code == 409
+    assert "1" in conforms(refused, "/quizzes/{quiz_id}/attempts", "post")["error"]
+    closed = make_quiz(member.unit, closes_at=utcnow() - dt.timedelta(hours=1))
+    assert start(client, closed).status_code == 409
+
+
+# Practice ------------------------------------------------------------------------------------
+
+def test_practice_questions_are_checked_one_by_one(client, member):
+    quiz = make_quiz(member.unit, questions=2, is_practice=True, attempts_allowed=0)
+    attempt = start(client, quiz).get_json()
+    url = f"/api/v1/attempts/{attempt['id']}/questions/%d/check"
+    unanswered = client.post(url % 1)
+    assert unanswered.status_code == 422
+    assert "trả lời câu 1" in conforms(unanswered, "/attempts/{attempt_id}/questions/{position}/check", "post")["error"]
+
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1, "Sai")], "2": [token(attempt, 2)]})
+    wrong = conforms(client.post(url % 1), "/attempts/{attempt_id}/questions/{position}/check", "post")
+    assert wrong["correct"] is False and wrong["correct_options"] == [token(attempt, 1)]
+    assert wrong["explanation"] == "Giải thích cho câu 1."
+    right = conforms(client.post(url % 2), "/attempts/{attempt_id}/questions/{position}/check", "post")
+    assert right["correct"] is True
+    assert client.post(url % 9).status_code == 404
+
+
+def test_checking_is_only_for_practice(client, member):
+    quiz = make_quiz(member.unit, questions=1)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)]})
+    response = client.post(f"/api/v1/attempts/{attempt['id']}/questions/1/check")
+    assert response.status_code == 403
+    assert "ôn tập" in conforms(response, "/attempts/{attempt_id}/questions/{position}/check", "post")["error"]
+
+
+# Surveys -------------------------------------------------------------------------------------
+
+def test_an_anonymous_survey_forgets_who_answered(client, member):
+    quiz = make_quiz(member.unit, questions=1, kind="text", is_survey=True, is_anonymous=True)
+    attempt = start(client, quiz).get_json()
+    assert attempt["anonymous"] is True and attempt["kind"] == "survey"
+    save(client, attempt["id"], 1, {"1": "Buổi sinh hoạt rất bổ ích."})
+    done = conforms(client.post(f"/api/v1/attempts/{attempt['id']}/submit"), "/attempts/{attempt_id}/submit", "post")
+    assert done["state"] == "finished" and done["questions"] == []
+    assert Attempt.get_by_id(attempt["id"]).user_id is None
+    assert client.get(f"/api/v1/attempts/{attempt['id']}").status_code == 404
+    assert start(client, quiz).status_code == 409  # one response per member
+
+
+# CSRF ---------------------------------------------------------------------------------------
+
+class TestWithCsrf:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_changes_need_the_token_from_the_page(self, client, make_user, make_unit):
+        user = make_user(unit=make_unit())
+        login_page = client.get("/login").get_data(as_text=True)
+        form_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                               r'name="csrf_token" value="([^"]+)"', login_page)
+        client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                    "csrf_token": form_token.group(1) or form_token.group(2)})
+        quiz = make_quiz(user.unit, questions=1)
+        refused = start(client, quiz)
+        assert refused.status_code == 403
+        assert "tải lại trang" in refused.get_json()["error"]
+
+        intro = client.get(f"/quiz/{quiz.id}").get_data(as_text=True)
+        header = {"X-CSRFToken": re.search(r'name="csrf_token" value="([^"]+)"', intro).group(1)}
+        attempt = client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=header).get_json()
+        page = client.get(f"/quiz/attempts/{attempt['id']}").get_data(as_text=True)
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+        assert client.put(f"/api/v1/attempts/{attempt['id']}/answers", json={"seq": 1, "answers": {}}
+                          ).status_code == 403
+        saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers={"X-CSRFToken": meta},
+                           json={"seq": 1, "answers": {"1": ["0"]}})
+        assert saved.status_code == 200 and saved.get_json()["applied"] is True
