@@ -332,7 +332,21 @@ def export_questions_command(topic_code, fmt, output):
                    "có phương án).")
 
 
+@click.command("finalise-overdue")
+@with_appcontext
+def finalise_overdue_command():
+    """Score every attempt whose time (plus the grace) has run out; run it from cron every minute."""
+    from .accounts.models import utcnow
+    from .quiz import engine
+
+    _require_schema()
+    with dbmod.database.connection_context():
+        count = engine.finalise_overdue(utcnow())
+    click.echo(f"Đã chấm {count} bài thi quá giờ.")
+
+
 def register(app):
     for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
-                    import_members_command, import_questions_command, export_questions_command):
+                    import_members_command, import_questions_command, export_questions_command,
+                    finalise_overdue_command):
         app.cli.add_command(command)
