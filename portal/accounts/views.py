@@ -3,7 +3,7 @@
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -45,6 +45,8 @@ def _limits():
 def _force_password_change():
     if (request.endpoint not in _OPEN_WHILE_CHANGING and current_user.is_authenticated
             and current_user.must_change_password):
+        if request.path.startswith("/api/"):  # API clients get JSON, not a page to follow
+            return jsonify(error=_("Please choose your own password before you continue.")), 403
         return redirect(url_for("auth.change_password"))
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from portal.accounts.models import utcnow
+from portal.accounts.models import User, utcnow
 from portal.quiz.models import Attempt, Option, Question, Quiz, QuizAudience, QuizQuestion, Topic
 from portal.quiz.openapi import openapi_document
 from tests.conftest import PASSWORD
@@ -444,3 +444,11 @@ class TestWithCsrf:
         saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers={"X-CSRFToken": meta},
                            json={"seq": 1, "answers": {"1": ["0"]}})
         assert saved.status_code == 200 and saved.get_json()["applied"] is True
+
+
+def test_a_member_who_must_change_the_password_gets_json_not_a_redirect(client, member):
+    quiz = make_quiz(member.unit)
+    User.update(must_change_password=True).where(User.id == member.id).execute()
+    response = start(client, quiz)
+    assert response.status_code == 403
+    assert response.get_json() == {"error": "Vui lòng đặt mật khẩu riêng trước khi tiếp tục."}
