@@ -2,12 +2,16 @@
 
 import datetime as dt
 import random
+from pathlib import Path
 
 from .accounts import users
 from .accounts.models import RoleGrant, Unit, User
 from .accounts.passwords import hash_password
 from .accounts.units import create_unit
+from .accounts.models import utcnow
 from .db import database
+
+DEMO_QUESTIONS = Path(__file__).with_name("demo_quiz.gift")
 
 DEMO_PASSWORD = "demo2026"
 
@@ -89,7 +93,36 @@ def load(if_empty=False):
                     birth_date=dt.date(rng.randint(1960, 2000), rng.randint(1, 12), rng.randint(1, 28)),
                     phone=f"09{rng.randint(10_000_000, 99_999_999)}", password_hash=shared_hash))
         User.insert_many(rows).execute()
+        _load_quizzes(units, utcnow())
     return True
+
+
+def _load_quizzes(units, now):
+    """A topic with a bank of questions, a practice quiz and a timed quiz for the whole district."""
+    from .quiz import bank, parsers, setup
+    from .quiz.topics import create_topic
+
+    topic = create_topic(
+        None, "CD-2025", "Ý chí tự lực, tự cường và khát vọng phát triển đất nước phồn vinh, hạnh phúc",
+        year=2025, owner_unit=units["HU"],
+        description="Chuyên đề toàn khóa nhiệm kỳ Đại hội XIII về học tập và làm theo tư tưởng, đạo đức, "
+                    "phong cách Hồ Chí Minh.")
+    parsed = parsers.parse_gift(DEMO_QUESTIONS.read_text(encoding="utf-8"))
+    bank.apply_import(topic, parsed, None, filename=DEMO_QUESTIONS.name, now=now)
+    day = dt.timedelta(days=1)
+    quizzes = [
+        setup.QuizInput(title="Ôn tập chuyên đề năm 2025", owner_unit=units["HU"], kind="practice",
+                        description="Luyện tập không giới hạn số lần, xem ngay đáp án từng câu.",
+                        draws=[setup.DrawInput(topic, 8)], attempts_allowed=0,
+                        opens_at=now - day, closes_at=now + 365 * day, review_after_submit="answers"),
+        setup.QuizInput(title="Thi tìm hiểu tư tưởng, đạo đức, phong cách Hồ Chí Minh – tuần 1",
+                        owner_unit=units["HU"], kind="exam",
+                        description="10 câu hỏi, làm trong 15 phút, mỗi đồng chí được làm 2 lần; tính lần cao nhất.",
+                        draws=[setup.DrawInput(topic, 10)], time_limit_minutes=15, attempts_allowed=2,
+                        opens_at=now - day, closes_at=now + 30 * day),
+    ]
+    for data in quizzes:
+        setup.publish(None, setup.create_quiz(None, data, now=now), now=now)
 
 
 def login_help(url=None):

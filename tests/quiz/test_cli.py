@@ -18,3 +18,15 @@ def test_finalise_overdue_scores_attempts_whose_time_ran_out(runner, make_quiz, 
     finished = Attempt.get_by_id(attempt.id)
     assert finished.is_finished and finished.score == 0
     assert "Đã chấm 0 bài thi quá giờ." in runner.invoke(args=["finalise-overdue"]).output
+
+
+def test_demo_gives_a_question_bank_and_two_open_quizzes(runner, client, auth):
+    from portal.quiz.models import Question, Quiz
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert Question.select().where(Question.is_active == True).count() == 16  # noqa: E712
+    assert all(q.is_open(utcnow()) for q in Quiz.select())
+    auth.login("dangvien", "demo2026")
+    home = client.get("/").get_data(as_text=True)
+    assert "Ôn tập chuyên đề năm 2025" in home
+    assert "Thi tìm hiểu tư tưởng, đạo đức, phong cách Hồ Chí Minh – tuần 1" in home
