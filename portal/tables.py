@@ -25,6 +25,26 @@ log = logging.getLogger(__name__)
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
+class PlanCounts:
+    """Counts per action and the all-or-nothing check of an import plan (roster, question bank).
+
+    Subclasses are dataclasses with ``rows`` (each with an ``action``) and set ACTIONS.
+    """
+
+    ACTIONS = ()
+
+    @property
+    def counts(self):
+        counts = dict.fromkeys(self.ACTIONS, 0)
+        for row in self.rows:
+            counts[row.action] += 1
+        return counts
+
+    @property
+    def rejected(self):
+        return any(row.action == "reject" for row in self.rows)
+
+
 class TableFileError(DomainError):
     """The file as a whole cannot be read: nothing in it was looked at row by row."""
 

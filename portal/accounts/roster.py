@@ -52,7 +52,7 @@ from ..db import database, nfc
 from ..errors import DomainError
 from ..formatting import GENDER_LABELS
 from ..tables import INVISIBLE as _INVISIBLE
-from ..tables import TableFileError, find_header, read_records
+from ..tables import PlanCounts, TableFileError, find_header, read_records
 from ..tables import header_key as _header_key
 from . import audit, credentials, permissions
 from .models import RosterImport, Unit, User
@@ -170,19 +170,9 @@ class PlanRow:
 
 
 @dataclass
-class Plan:
+class Plan(PlanCounts):
     rows: list
-
-    @property
-    def counts(self):
-        counts = dict.fromkeys(ACTIONS, 0)
-        for row in self.rows:
-            counts[row.action] += 1
-        return counts
-
-    @property
-    def rejected(self):
-        return any(row.action == "reject" for row in self.rows)
+    ACTIONS = ACTIONS
 
     @property
     def problems(self):

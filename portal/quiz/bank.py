@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from ..accounts import audit, permissions
 from ..db import database, is_sqlite
 from ..errors import DomainError
+from ..tables import PlanCounts
 from . import parsers
 from .models import Option, Question, Topic, utcnow
 from .questions import KIND_LABELS, OptionInput, QuestionInput, check_question, normalise_for_match
@@ -67,20 +68,10 @@ class PlanRow:
 
 
 @dataclass
-class ImportPlan:
+class ImportPlan(PlanCounts):
     rows: list
     format: str = ""
-
-    @property
-    def counts(self):
-        counts = dict.fromkeys(ACTIONS, 0)
-        for row in self.rows:
-            counts[row.action] += 1
-        return counts
-
-    @property
-    def rejected(self):
-        return any(row.action == "reject" for row in self.rows)
+    ACTIONS = ACTIONS
 
     @property
     def problems(self):
