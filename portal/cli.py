@@ -328,8 +328,8 @@ def export_questions_command(topic_code, fmt, output):
         fh.write(export.content)
     click.echo(f"Đã xuất {export.count} câu hỏi của chuyên đề {topic.code} vào {os.path.abspath(output)}.")
     if export.skipped:
-        click.echo(f"Không xuất {export.skipped} câu hỏi tự luận của khảo sát (GIFT và mẫu bảng chỉ chứa câu hỏi "
-                   "có phương án).")
+        click.echo(f"Không xuất {export.skipped} câu hỏi khảo sát (GIFT và mẫu bảng chỉ chứa câu hỏi "
+                   "có đáp án đúng).")
 
 
 @click.command("finalise-overdue")

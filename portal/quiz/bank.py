@@ -215,7 +215,7 @@ def _insert(topic, questions, now):
 
 def bank_questions(topic):
     """The topic's active choice questions as ParsedQuestions (in the order they were added), and how many
-    free-text survey questions were left out."""
+    survey questions (free text, or choices with no right answer) were left out."""
     questions = list(Question.select(Question.id, Question.kind, Question.title, Question.text, Question.explanation,
                                      Question.difficulty, Question.tags, Question.grading)
                      .where(Question.topic == topic, Question.is_active).order_by(Question.id).tuples())
@@ -246,7 +246,7 @@ def bank_questions(topic):
 class Export(NamedTuple):
     content: bytes
     count: int  # questions written
-    skipped: int  # free-text survey questions left out
+    skipped: int  # survey questions left out
 
 
 def export_gift(topic):

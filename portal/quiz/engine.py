@@ -30,6 +30,7 @@ from ..db import database, nfc
 from ..errors import Conflict, DomainError, NotFound
 from . import cache, grading, review, scoring
 from .models import Attempt, AttemptQuestion, Question, Quiz, QuizDraw, QuizQuestion, SurveyResponse
+from .questions import MULTIPLE_KINDS, SURVEY_KINDS
 
 GRACE = scoring.GRACE
 MAX_TEXT_ANSWER = 5000
@@ -152,7 +153,7 @@ def draw(quiz, rng):
     A fixed list gives its questions; otherwise each draw takes ``count``
     random active questions of its topic (of its difficulty, if set; draws
     of any difficulty take what the others leave). Surveys may draw
-    free-text questions, quizzes only choice questions.
+    survey questions (free text, choices with no right answer), quizzes only graded ones.
     """
     fixed = [qid for (qid,) in QuizQuestion.select(QuizQuestion.question).where(QuizQuestion.quiz == quiz.id)
              .order_by(QuizQuestion.position, QuizQuestion.id).tuples()]
@@ -168,7 +169,7 @@ def draw(quiz, rng):
                     Question.is_active == True)  # noqa: E712 (a peewee expression)
              .order_by(Question.id))
     if not quiz.is_survey:
-        query = query.where(Question.kind != "text")  # free text: surveys only
+        query = query.where(Question.kind.not_in(SURVEY_KINDS))
     pool = {}
     for qid, topic_id, difficulty in query.tuples():
         pool.setdefault(topic_id, []).append((qid, difficulty))
@@ -292,7 +293,7 @@ def _chosen(row, question, value, position):
             raise DomainError(_("Question %(n)s: %(option)s is not one of its options.",
                                 n=position, option=str(token)[:20]), field="answers")
         places.add(place)
-    if len(places) > 1 and question.kind != "multiple":
+    if len(places) > 1 and question.kind not in MULTIPLE_KINDS:
         raise DomainError(_("Question %(n)s: choose only one option.", n=position), field="answers")
     return ",".join(str(order[p]) for p in sorted(places))
 

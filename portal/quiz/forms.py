@@ -17,9 +17,10 @@ from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, Inte
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..accounts.admin_forms import REQUIRED, TOO_LONG, indented
+from ..db import nfc
 from ..errors import DomainError
-from .questions import (DIFFICULTY_LABELS, FALSE_TEXT, GRADING_LABELS, KIND_LABELS, MAX_OPTIONS, QuestionInput,
-                        options_from_marks, ordered_options, truefalse_options)
+from .questions import (DIFFICULTY_LABELS, FALSE_TEXT, GRADING_LABELS, KIND_LABELS, MAX_OPTIONS, SURVEY_KINDS,
+                        OptionInput, QuestionInput, options_from_marks, ordered_options, truefalse_options)
 from .setup import GRADING_METHOD_LABELS, REVIEW_LABELS, DrawInput, QuizInput
 from .setup import KIND_LABELS as QUIZ_KIND_LABELS
 
@@ -176,6 +177,9 @@ def question_input(form):
         options = truefalse_options(answer == "true") if answer in ("true", "false") else []
     elif kind == "text":
         options = []
+    elif kind in SURVEY_KINDS:
+        options = [OptionInput(nfc(o.text.data or ""), 0, nfc(o.feedback.data or "")) for o in form.options
+                   if nfc(o.text.data or "") or nfc(o.feedback.data or "")]
     else:
         options = options_from_marks(kind, grading, [(o.text.data, o.correct.data, o.weight.data, o.feedback.data)
                                                      for o in form.options])

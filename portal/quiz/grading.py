@@ -36,7 +36,7 @@ def mark_partial(weights, chosen):
 
 def mark(kind, grading, weights, chosen):
     """The mark of one answer: ``weights`` {option id: percent}, ``chosen`` option ids; None if ungraded."""
-    if kind == "text":
+    if kind in ("text", "survey_single", "survey_multiple"):  # surveys: nothing to grade
         return None
     if not chosen:
         return 0.0

@@ -27,7 +27,8 @@ class Topic(BaseModel):
 
 
 class Question(BaseModel):
-    KINDS = ("single", "multiple", "truefalse", "text")  # text: free answer, surveys only
+    # survey_single, survey_multiple (choices with no right answer) and text (a free answer): surveys only.
+    KINDS = ("single", "multiple", "truefalse", "survey_single", "survey_multiple", "text")
     GRADINGS = ("all_or_nothing", "partial")
 
     topic = pw.ForeignKeyField(Topic, backref="questions", on_delete="CASCADE")

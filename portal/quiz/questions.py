@@ -33,6 +33,8 @@ KIND_LABELS = {
     "single": _l("Single choice"),
     "multiple": _l("Multiple choice"),
     "truefalse": _l("True / false"),
+    "survey_single": _l("Survey: choose one (no right answer)"),
+    "survey_multiple": _l("Survey: choose several (no right answer)"),
     "text": _l("Free text (surveys only)"),
 }
 DIFFICULTY_LABELS = {1: _l("Easy"), 2: _l("Medium"), 3: _l("Hard")}
@@ -40,7 +42,9 @@ GRADING_LABELS = {
     "all_or_nothing": _l("All-or-nothing grading"),
     "partial": _l("Partial credit by option weights"),
 }
-CHOICE_KINDS = ("single", "multiple", "truefalse")
+CHOICE_KINDS = ("single", "multiple", "truefalse")  # graded: quizzes draw only these
+SURVEY_KINDS = ("survey_single", "survey_multiple", "text")  # no right answer: surveys only
+MULTIPLE_KINDS = ("multiple", "survey_multiple")  # more than one option may be chosen
 
 
 def normalise_for_match(text):
@@ -208,6 +212,9 @@ def _check_options(kind, grading, options):
         cleaned.append(OptionInput(text, weight, nfc(o.feedback or "")))
     if len(cleaned) < MIN_OPTIONS:
         raise DomainError(_("Options: enter at least %(n)s options.", n=MIN_OPTIONS), field="options")
+    if kind in SURVEY_KINDS:
+        # Nothing is right or wrong: every option weighs nothing.
+        return [dataclasses.replace(o, weight=0) for o in cleaned]
     right = [LETTERS[i] for i, o in enumerate(cleaned) if o.weight > 0]
     if not right:
         raise DomainError(_("Right answer: mark at least one option as right."), field="options")

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from ..accounts import permissions
 from ..errors import NotFound
 from . import cache, grading, scoring
+from .questions import MULTIPLE_KINDS, SURVEY_KINDS
 
 LEVELS = ("score", "correctness", "answers")
 
@@ -71,7 +72,7 @@ def _question(row, question, level):
         "position": row.position,
         "kind": question.kind,
         "text": question.text,
-        "multiple": question.kind == "multiple",
+        "multiple": question.kind in MULTIPLE_KINDS,
         "options": [],
         "answer": answer,
         "answered": bool(answer),
@@ -83,7 +84,7 @@ def _question(row, question, level):
         if level == "answers":
             shown.update(correct=option.weight > 0, weight=option.weight, feedback=option.feedback)
         item["options"].append(shown)
-    if level in ("correctness", "answers") and question.kind != "text":
+    if level in ("correctness", "answers") and question.kind not in SURVEY_KINDS:
         item.update(mark=row.mark, outcome=grading.outcome(row.mark), correct=grading.is_right(row.mark))
     if level == "answers":
         item["explanation"] = question.explanation

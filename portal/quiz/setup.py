@@ -227,7 +227,7 @@ def _check_fixed(actor, questions, kinds):
         if not question.is_active:
             raise DomainError(_("Fixed list: question no. %(id)s was retired.", id=id_), field="fixed_questions")
         if question.kind not in kinds:
-            raise DomainError(_("Fixed list: question no. %(id)s has free-text answers, which only surveys take.",
+            raise DomainError(_("Fixed list: question no. %(id)s is a survey question, which only surveys take.",
                                 id=id_), field="fixed_questions")
         if id_ in seen:
             raise DomainError(_("Fixed list: question no. %(id)s is listed twice.", id=id_), field="fixed_questions")

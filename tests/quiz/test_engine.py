@@ -351,6 +351,20 @@ def test_an_anonymous_survey_forgets_whose_answers_they_are(make_quiz, make_ques
     assert refused(engine.start_attempt, survey, member, NOW) == "Đồng chí đã trả lời khảo sát này."
 
 
+def test_a_survey_choice_question_takes_opinions_and_grades_nothing(make_quiz, make_question, member):
+    opinions = [("Sinh hoạt chuyên đề", 0), ("Tài liệu", 0), ("Thi trực tuyến", 0)]
+    survey = make_quiz(questions=[make_question("survey_single", [("Rất bổ ích", 0), ("Bổ ích", 0)]),
+                                  make_question("survey_multiple", opinions)], is_survey=True)
+    attempt = engine.start_attempt(survey, member, NOW)
+    assert refused(engine.save_answers, attempt, member, {1: ["0", "1"]}, 1, NOW) == "Câu 1: chỉ được chọn một phương án."
+    engine.save_answers(attempt, member, {1: ["0"], 2: ["0", "2"]}, 2, NOW)
+    engine.submit_attempt(attempt, member, NOW)
+    assert [r.mark for r in rows(attempt)] == [None, None] and reload(attempt).score is None
+    view = review.attempt_view(reload(attempt), NOW, member)
+    assert view["questions"][1]["multiple"] and view["questions"][1]["answer"] == ["0", "2"]
+    assert "correct" not in view["questions"][0]
+
+
 def test_a_quiz_refuses_text_for_a_choice_and_a_list_for_text(make_quiz, make_question, member):
     survey = make_quiz(questions=[make_question(), make_question("text")], is_survey=True)
     attempt = engine.start_attempt(survey, member, NOW)

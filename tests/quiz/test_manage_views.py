@@ -178,6 +178,19 @@ def test_add_a_true_false_question(client, organiser, topic):
     assert re.search(r'<input checked[^>]*value="true"|<input[^>]*value="true"[^>]*checked', html)
 
 
+def test_add_a_survey_question_with_no_right_answer(client, organiser, topic):
+    """A rating question has no right answer: ticks and weights sent along are ignored."""
+    response = client.post(f"/manage/topics/{topic.id}/questions/new", data=question_form(
+        kind="survey_single", text="Đồng chí đánh giá thế nào về sinh hoạt chuyên đề năm nay?",
+        **{"options-0-text": "Rất bổ ích", "options-1-text": "Bổ ích", "options-2-text": "Chưa bổ ích",
+           "options-1-weight": "50"}))
+    question = Question.get(Question.topic == topic)
+    assert response.status_code == 302 and question.kind == "survey_single"
+    assert [(o.text, o.weight) for o in q_ops.ordered_options(question)] == [
+        ("Rất bổ ích", 0), ("Bổ ích", 0), ("Chưa bổ ích", 0)]
+    assert "Khảo sát: chọn một (không có đáp án đúng)" in page(client.get(f"/manage/topics/{topic.id}"))
+
+
 def test_question_errors_name_the_option_and_keep_the_input(client, organiser, topic):
     response = client.post(f"/manage/topics/{topic.id}/questions/new",
                            data=question_form(**{"options-1-correct": "y"}))

@@ -10,7 +10,7 @@ from portal.errors import DomainError
 from portal.quiz import questions as q_ops
 from portal.quiz import setup
 from portal.quiz.models import Attempt, Question, QuizAudience, QuizDraw, QuizQuestion
-from portal.quiz.questions import QuestionInput
+from portal.quiz.questions import OptionInput, QuestionInput
 from portal.quiz.setup import DrawInput, QuizInput
 from tests.conftest import reload
 from tests.quiz.test_topics_questions import district, make_question, make_topic, single  # noqa: F401
@@ -105,8 +105,11 @@ def test_draw_message_names_row_topic_and_level(district, bank):
                           "cần 4 câu.")
 
 
-def test_retired_and_free_text_questions_do_not_count_for_a_graded_quiz(district, bank):
-    q_ops.create_question(None, bank, QuestionInput(kind="text", text="Góp ý của đồng chí?", difficulty=1))
+@pytest.mark.parametrize("kind", ["text", "survey_single", "survey_multiple"])
+def test_retired_and_survey_questions_do_not_count_for_a_graded_quiz(district, bank, kind):
+    options = [] if kind == "text" else [OptionInput("Rất bổ ích"), OptionInput("Bổ ích")]
+    q_ops.create_question(None, bank, QuestionInput(kind=kind, text="Góp ý của đồng chí?", options=options,
+                                                    difficulty=1))
     q_ops.retire_question(None, Question.get(Question.topic == bank, Question.difficulty == 3))
     assert refused(None, quiz_input(district, draws=[DrawInput(bank, 5)])).field == "draws"
     setup.create_quiz(None, quiz_input(district, kind="survey", draws=[DrawInput(bank, 5)]))
