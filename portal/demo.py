@@ -12,6 +12,7 @@ from .accounts.models import utcnow
 from .db import database
 
 DEMO_QUESTIONS = Path(__file__).with_name("demo_quiz.gift")
+DEMO_LIFE = Path(__file__).with_name("demo_life.gift")
 
 DEMO_PASSWORD = "demo2026"
 
@@ -98,31 +99,124 @@ def load(if_empty=False):
 
 
 def _load_quizzes(units, now):
-    """A topic with a bank of questions, a practice quiz and a timed quiz for the whole district."""
+    """Two topics with their banks, a practice quiz, a timed quiz with finished attempts, and a survey."""
     from .quiz import bank, parsers, setup
     from .quiz.topics import create_topic
 
-    topic = create_topic(
-        None, "CD-2025", "Ý chí tự lực, tự cường và khát vọng phát triển đất nước phồn vinh, hạnh phúc",
-        year=2025, owner_unit=units["HU"],
-        description="Chuyên đề toàn khóa nhiệm kỳ Đại hội XIII về học tập và làm theo tư tưởng, đạo đức, "
-                    "phong cách Hồ Chí Minh.")
-    parsed = parsers.parse_gift(DEMO_QUESTIONS.read_text(encoding="utf-8"))
-    bank.apply_import(topic, parsed, None, filename=DEMO_QUESTIONS.name, now=now)
+    def topic_from(path, code, title, year, description):
+        topic = create_topic(None, code, title, year=year, owner_unit=units["HU"], description=description)
+        bank.apply_import(topic, parsers.parse_gift(path.read_text(encoding="utf-8")), None, filename=path.name,
+                          now=now)
+        return topic
+
+    term = topic_from(DEMO_QUESTIONS, "CD-2025",
+                      "Ý chí tự lực, tự cường và khát vọng phát triển đất nước phồn vinh, hạnh phúc", 2025,
+                      "Chuyên đề toàn khóa nhiệm kỳ Đại hội XIII về học tập và làm theo tư tưởng, đạo đức, "
+                      "phong cách Hồ Chí Minh.")
+    life = topic_from(DEMO_LIFE, "HCM-CD", "Cuộc đời, sự nghiệp và tác phẩm của Chủ tịch Hồ Chí Minh", None,
+                      "Câu hỏi về cuộc đời, sự nghiệp, tác phẩm của Người và các quy định của Đảng về chuẩn mực "
+                      "đạo đức, trách nhiệm nêu gương.")
     day = dt.timedelta(days=1)
-    quizzes = [
+    practice, exam, survey = (setup.create_quiz(None, data, now=now) for data in [
         setup.QuizInput(title="Ôn tập chuyên đề năm 2025", owner_unit=units["HU"], kind="practice",
                         description="Luyện tập không giới hạn số lần, xem ngay đáp án từng câu.",
-                        draws=[setup.DrawInput(topic, 8)], attempts_allowed=0,
-                        opens_at=now - day, closes_at=now + 365 * day, review_after_submit="answers"),
+                        draws=[setup.DrawInput(term, 5), setup.DrawInput(life, 5)], attempts_allowed=0,
+                        opens_at=now - 7 * day, closes_at=now + 365 * day, review_after_submit="answers"),
         setup.QuizInput(title="Thi tìm hiểu tư tưởng, đạo đức, phong cách Hồ Chí Minh – tuần 1",
                         owner_unit=units["HU"], kind="exam",
-                        description="10 câu hỏi, làm trong 15 phút, mỗi đồng chí được làm 2 lần; tính lần cao nhất.",
-                        draws=[setup.DrawInput(topic, 10)], time_limit_minutes=15, attempts_allowed=2,
-                        opens_at=now - day, closes_at=now + 30 * day),
-    ]
-    for data in quizzes:
-        setup.publish(None, setup.create_quiz(None, data, now=now), now=now)
+                        description="20 câu hỏi, làm trong 15 phút, mỗi đồng chí được làm 2 lần; tính lần cao nhất.",
+                        draws=[setup.DrawInput(term, 10), setup.DrawInput(life, 10)], time_limit_minutes=15,
+                        attempts_allowed=2, opens_at=now - 7 * day, closes_at=now + 30 * day),
+        setup.QuizInput(title="Khảo sát ý kiến về sinh hoạt chuyên đề năm 2025", owner_unit=units["HU"],
+                        kind="survey", is_anonymous=True, fixed_questions=_survey_questions(units, now),
+                        description="Ý kiến của đồng chí giúp cấp ủy tổ chức sinh hoạt chuyên đề năm sau tốt hơn. "
+                                    "Phiếu không ghi tên.",
+                        shuffle_questions=False, shuffle_options=False,
+                        opens_at=now - 7 * day, closes_at=now + 60 * day),
+    ])
+    for quiz in (practice, exam, survey):
+        setup.publish(None, quiz, now=now)
+    _take_quizzes(exam, survey, now)
+
+
+SURVEY = [
+    ("survey_single", "Đồng chí đánh giá thế nào về nội dung sinh hoạt chuyên đề năm 2025 ở chi bộ mình?",
+     ["Rất thiết thực", "Thiết thực", "Bình thường", "Chưa thiết thực"]),
+    ("survey_single", "Chi bộ của đồng chí sinh hoạt chuyên đề bao lâu một lần?",
+     ["Hằng tháng", "Hằng quý", "Sáu tháng một lần", "Chưa sinh hoạt"]),
+    ("survey_multiple", "Những hình thức học tập nào giúp đồng chí hiểu chuyên đề tốt nhất? (chọn nhiều)",
+     ["Nghe báo cáo viên", "Thảo luận ở chi bộ", "Thi tìm hiểu trực tuyến", "Tự đọc tài liệu",
+      "Tham quan di tích, gương điển hình"]),
+    ("text", "Đồng chí có đề xuất gì để việc học tập và làm theo Bác ở chi bộ hiệu quả hơn?", []),
+]
+SURVEY_SUGGESTIONS = [
+    "Nên gắn chuyên đề với việc cụ thể của thôn, như giữ vệ sinh đường làng.",
+    "Đề nghị cấp tài liệu ngắn gọn, dễ đọc trên điện thoại.",
+    "Mời các gương điển hình trong xã đến chia sẻ ở buổi sinh hoạt.",
+    "Tổ chức thi trực tuyến hằng quý để đảng viên ôn lại kiến thức.",
+    "Sinh hoạt chuyên đề nên ngắn hơn, dành thời gian cho thảo luận.",
+    "Biểu dương kịp thời đảng viên làm theo Bác có kết quả tốt.",
+]
+
+
+def _survey_questions(units, now):
+    from .quiz import questions
+    from .quiz.topics import create_topic
+
+    topic = create_topic(None, "KS-2025", "Câu hỏi khảo sát năm 2025", year=2025, owner_unit=units["HU"],
+                         description="Câu hỏi lấy ý kiến đảng viên, không có đáp án đúng.")
+    return [questions.create_question(None, topic, questions.QuestionInput(
+        kind=kind, text=text, options=[questions.OptionInput(o) for o in options]), now=now)
+        for kind, text, options in SURVEY]
+
+
+def _take_quizzes(exam, survey, now):
+    """Finished attempts at the timed quiz (some members twice) and anonymous survey responses.
+
+    Each member answers right with a probability of their own, so the
+    results and the item analysis have a spread to show; the demo member
+    ``dangvien`` has one attempt left and has not answered the survey.
+    """
+    from .quiz import cache, engine, scoring
+
+    rng = random.Random(1945)
+    members = list(User.select().where(User.username.not_in(["admin", "tochuc"])).order_by(User.id))
+    for user in members:
+        if user.username != "dangvien" and rng.random() > 0.7:
+            continue
+        skill = rng.uniform(0.4, 0.97)
+        for _ in range(2 if rng.random() < 0.25 and user.username != "dangvien" else 1):
+            started = now - dt.timedelta(days=rng.uniform(0.2, 6.5))
+            attempt = engine.start_attempt(exam, user, started, rng)
+            rows = scoring.rows(attempt)
+            data = cache.load([r.question_id for r in rows])
+            answers = {}
+            for row in rows:
+                order = scoring.parse_ids(row.option_order)
+                weights = data[row.question_id].weights
+                right = [i for i, oid in enumerate(order) if weights[oid] > 0]
+                if rng.random() < 0.03:
+                    continue  # left unanswered
+                if rng.random() < skill:
+                    answers[row.position] = [str(i) for i in right]
+                else:
+                    wrong = [i for i in range(len(order)) if i not in right] or right
+                    answers[row.position] = [str(rng.choice(wrong))]
+            used = dt.timedelta(seconds=rng.randint(150, 840))
+            engine.save_answers(attempt, user, answers, 1, started + used / 2)
+            engine.submit_attempt(attempt, user, started + used)
+            skill = min(skill + 0.1, 0.99)
+        if user.username == "dangvien" or rng.random() > 0.6:
+            continue
+        started = now - dt.timedelta(days=rng.uniform(0.2, 6.5))
+        attempt = engine.start_attempt(survey, user, started, rng)
+        answers = {1: [str(rng.choices(range(4), weights=[5, 8, 3, 1])[0])],
+                   2: [str(rng.choices(range(4), weights=[9, 4, 1, 1])[0])],
+                   3: [str(i) for i in sorted(rng.sample(range(5), rng.randint(1, 3)))]}
+        if rng.random() < 0.4:
+            answers[4] = rng.choice(SURVEY_SUGGESTIONS)
+        engine.save_answers(attempt, user, answers, 1, started + dt.timedelta(minutes=2))
+        engine.submit_attempt(attempt, user, started + dt.timedelta(minutes=3))
 
 
 def login_help(url=None):
