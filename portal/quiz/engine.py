@@ -263,6 +263,8 @@ def _changes(saved, questions, answers, now):
         if row is None:
             raise DomainError(_("The attempt has no question %(n)s.", n=str(key)[:20]), field="answers")
         question = questions[row.question_id]
+        if row.mark is not None:
+            continue  # a checked practice question: its answer is locked (the reply shows the stored one)
         if question.kind == "text":
             if not isinstance(value, str):
                 raise DomainError(_("Question %(n)s: write the answer as text.", n=position), field="answers")
@@ -343,13 +345,21 @@ def check_answer(attempt, position, now=None):
         raise Conflict(_("This attempt has been submitted; answers can no longer be changed."))
     if now is not None:
         _time_up(attempt, now)
-    row = (AttemptQuestion.select().where(AttemptQuestion.attempt == attempt.id, AttemptQuestion.position == position)
-           .first())
-    if row is None:
-        raise NotFound(_("The attempt has no question %(n)s.", n=position))
-    if not row.answer:
-        raise DomainError(_("Answer question %(n)s first.", n=position))
-    question = cache.load([row.question_id])[row.question_id]
+    with database.atomic():  # read the answer and lock it together
+        row = (AttemptQuestion.select()
+               .where(AttemptQuestion.attempt == attempt.id, AttemptQuestion.position == position).first())
+        if row is None:
+            raise NotFound(_("The attempt has no question %(n)s.", n=position))
+        if not row.answer:
+            raise DomainError(_("Answer question %(n)s first.", n=position))
+        question = cache.load([row.question_id])[row.question_id]
+        if row.mark is not None:
+            return review.practice_feedback(row, question)
+        # A mark while in progress locks the answer (as Moodle's immediate feedback does): the member
+        # cannot look up the right option and then change to it. Submitting grades the same answer again.
+        row.mark = grading.mark_question(question, scoring.parse_ids(row.answer))
+        AttemptQuestion.update(mark=row.mark).where(AttemptQuestion.id == row.id,
+                                                    AttemptQuestion.mark.is_null()).execute()
     return review.practice_feedback(row, question)
 
 

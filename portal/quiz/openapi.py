@@ -96,6 +96,8 @@ _ATTEMPT_SCHEMAS = {
             "outcome": _OUTCOME,
             "correct": {"type": "boolean"},
             "explanation": {"type": "string"},
+            "checked": {"$ref": "#/components/schemas/CheckResult",
+                        "description": "Practice: the question was checked, so its answer is locked"},
         },
     },
     "Attempt": {
@@ -132,6 +134,7 @@ _ATTEMPT_SCHEMAS = {
     },
     "CheckResult": {
         "type": "object",
+        "description": "A checked practice question; from then on its answer is locked.",
         "required": ["position", "mark", "outcome", "correct", "correct_options", "feedback", "explanation"],
         "additionalProperties": False,
         "properties": {

@@ -115,6 +115,10 @@ def attempt_view(attempt, now, for_user):
     questions = cache.load([r.question_id for r in saved])
     items = [_question(row, questions[row.question_id], level) for row in saved]
     finished = attempt.state == "finished"
+    if quiz.is_practice and not finished:
+        for row, item in zip(saved, items):
+            if row.mark is not None:
+                item["checked"] = practice_feedback(row, questions[row.question_id])
     graded = finished and not quiz.is_survey
     return {
         "id": attempt.id,

@@ -390,6 +390,21 @@ def test_check_answer_only_in_practice_and_after_answering(make_quiz, make_quest
         == "Chỉ bài ôn tập mới được kiểm tra đáp án từng câu."
 
 
+def test_a_checked_practice_answer_is_locked(make_quiz, make_question, member):
+    practice = make_quiz(questions=[make_question(), make_question()], is_practice=True)
+    attempt = engine.start_attempt(practice, member, NOW)
+    engine.save_answers(attempt, member, {1: ["1"]}, 1, NOW)
+    assert engine.check_answer(attempt, 1)["correct"] is False
+    # Now knowing the right option, the member tries to change to it: the checked answer stays.
+    saved = engine.save_answers(attempt, member, {1: ["0"], 2: ["0"]}, 2, NOW)
+    assert saved.answers == {1: ["1"], 2: ["0"]}
+    assert engine.check_answer(attempt, 1)["correct"] is False  # checking again changes nothing
+    view = review.attempt_view(reload(attempt), NOW, member)
+    assert view["questions"][0]["checked"]["correct_options"] == ["0"] and "checked" not in view["questions"][1]
+    engine.submit_attempt(attempt, member, NOW)
+    assert [r.mark for r in rows(attempt)] == [0.0, 1.0]
+
+
 def test_best_result_follows_the_grading_method(make_quiz, member):
     quiz = make_quiz(attempts_allowed=0, grading_method="first")
     for answers in ({1: ["0"]}, {1: ["0"], 2: ["0"], 3: ["0"]}, {}):

@@ -125,7 +125,10 @@ def test_practice_feedback_is_only_for_the_question_checked(make_quiz, make_ques
     engine.save_answers(attempt, member, {2: right_tokens(view, 2)}, 1, NOW)
     feedback = engine.check_answer(attempt, 2)
     assert (feedback["correct"], sorted(feedback["correct_options"])) == (True, sorted(right_tokens(view, 2)))
-    assert leaks(review.attempt_view(attempt, NOW, member)) == []  # the page itself stays clean
+    view = review.attempt_view(attempt, NOW, member)
+    # A reload shows the checked question's feedback again (its answer is now locked), and nothing else.
+    assert view["questions"][1].pop("checked") == feedback
+    assert leaks(view) == []
 
 
 def test_a_submitted_anonymous_response_shows_nobody_its_answers(make_quiz, make_question, member):

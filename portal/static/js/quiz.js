@@ -349,7 +349,7 @@
       box.className = "feedback " + (json.correct ? "right" : "wrong");
       box.textContent = "";
       var verdict = document.createElement("strong");
-      verdict.textContent = json.correct ? text.right : (json.partial ? text.partial : text.wrong);
+      verdict.textContent = json.correct ? text.right : (json.outcome === "partial" ? text.partial : text.wrong);
       box.appendChild(verdict);
       var correct = json.correct_options || [];
       q.querySelectorAll(".option").forEach(function (label) {
@@ -361,6 +361,9 @@
         p.textContent = json.explanation;
         box.appendChild(p);
       }
+      // A checked answer is locked on the server too.
+      q.querySelectorAll("input").forEach(function (input) { input.disabled = true; });
+      button.hidden = true;
     }, function (error) {
       button.disabled = false;
       if (error.status === 409) return over(error.message);
