@@ -28,6 +28,8 @@ def create_app(test_config=None):
     from .accounts.views import auth
     from .quiz.api import quiz_api
     from .quiz.manage_views import quiz_admin
+    from .quiz import results_views  # noqa: F401 (adds the results pages to quiz_admin)
+    from .quiz import survey_views  # noqa: F401 (adds the survey results pages to quiz_admin)
     from .quiz.views import quiz
 
     db.init_app(app)
