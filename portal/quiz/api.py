@@ -132,6 +132,17 @@ def _json_body():
     return body
 
 
+def parse_prediction(body):
+    """The prediction a save or submit carries: a number, a string as typed, None to clear; NOT_SENT if absent."""
+    if "prediction" not in body:
+        return engine.NOT_SENT
+    value = body["prediction"]
+    if value is None or isinstance(value, int) and not isinstance(value, bool) or \
+            isinstance(value, str) and len(value) <= 32:
+        return value
+    raise ApiError(_("Prediction: enter a whole number, for example 1250."), 422)
+
+
 def parse_answers(body):
     """Check the shape of a save request: ``{"seq": int, "answers": {position: [option id…] | text}}``."""
     seq = body.get("seq")
@@ -189,16 +200,18 @@ def get_attempt(attempt_id):
 def save_answers(attempt_id):
     """Save answers; a request whose seq is not above the last one applied changes nothing."""
     attempt = _attempt(attempt_id)
-    seq, answers = parse_answers(_json_body())
+    body = _json_body()
+    seq, answers = parse_answers(body)
     now = utcnow()
     try:
-        saved = engine.save_answers(attempt, _user(), answers, seq, now)
+        saved = engine.save_answers(attempt, _user(), answers, seq, now, prediction=parse_prediction(body))
     except DomainError as exc:
         raise ApiError(str(exc), _domain_status(exc, 422)) from exc
     return jsonify({
         "applied": saved.applied,
         "seq": saved.seq,
         "answers": jsonable(saved.answers),
+        "prediction": attempt.prediction,
         "deadline_at": iso(attempt.deadline_at),
         "server_now": iso(now),
     })
@@ -208,9 +221,11 @@ def save_answers(attempt_id):
 def submit_attempt(attempt_id):
     """Submit; submitting again returns the same result."""
     attempt = _attempt(attempt_id)
+    body = request.get_json(silent=True)
+    prediction = parse_prediction(body) if isinstance(body, dict) else engine.NOT_SENT
     now = utcnow()
     try:
-        engine.submit_attempt(attempt, _user(), now)
+        engine.submit_attempt(attempt, _user(), now, prediction=prediction)
     except DomainError as exc:
         raise ApiError(str(exc), _domain_status(exc, 409)) from exc
     if attempt.user_id is None:

@@ -34,6 +34,30 @@ from .questions import MULTIPLE_KINDS, SURVEY_KINDS
 
 GRACE = scoring.GRACE
 MAX_TEXT_ANSWER = 5000
+MAX_PREDICTION = 10 ** 9
+NOT_SENT = object()  # a save or submit that says nothing about the prediction
+
+
+def clean_prediction(value):
+    """The whole number a member typed for the prediction prompt ("1.250", " 1250 "), None when left empty.
+
+    Refused with a message naming the field: not a whole number, negative, or absurdly large.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        value = None
+    elif isinstance(value, str):
+        text = value.strip().replace(".", "").replace(",", "").replace(" ", "")
+        value = int(text) if text.isascii() and text.isdigit() else None
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise DomainError(_("Prediction: enter a whole number, for example 1250."), field="prediction")
+    if not 0 <= value <= MAX_PREDICTION:
+        raise DomainError(_("Prediction: enter a number from 0 to %(max)s.",
+                            max=f"{MAX_PREDICTION:,}".replace(",", ".")), field="prediction")
+    return value
 
 
 # -- start or resume ----------------------------------------------------------------------------
@@ -114,7 +138,7 @@ def start_attempt(quiz, user, now, rng=None):
 def _create(quiz, user, number, now, rng):
     ids = draw(quiz, rng)
     questions = cache.load(ids, drawn=False)  # remembered once the attempt is committed
-    attempt = Attempt.create(quiz=quiz, user=user, number=number, started_at=now,
+    attempt = Attempt.create(quiz=quiz, user=user, number=number, unit=user.unit_id, started_at=now,
                              deadline_at=deadline_for(quiz, now), state="in_progress")
     _insert_questions([(attempt.id, position, qid, ",".join(map(str, option_order(quiz, questions[qid], rng))))
                        for position, qid in enumerate(ids, start=1)])
@@ -216,22 +240,26 @@ def _time_up(attempt, now):
                          "Your attempt was submitted with the answers saved before it."))
 
 
-def save_answers(attempt, user, answers, seq, now):
+def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
     """Store ``answers`` {position: [option ids as shown] or text} when ``seq`` is above the last one applied.
 
     A lower or equal ``seq`` (a stale tab, a replayed request) changes nothing
     and returns what is stored. Refused: a finished attempt, an attempt past
-    its deadline plus the grace, an option that is not the question's.
+    its deadline plus the grace, an option that is not the question's. The
+    answer to the quiz's prediction prompt, when sent, is saved the same way.
     """
     _check_owner(attempt, user)
     if attempt.is_finished:
         raise Conflict(_("This attempt has been submitted; answers can no longer be changed."))
     _time_up(attempt, now)
+    if prediction is not NOT_SENT:
+        prediction = clean_prediction(prediction) if attempt.quiz.prediction_prompt else NOT_SENT
     applied = False
     if seq > attempt.last_seq:
         with database.atomic():
             # Claim the sequence number first: of two concurrent saves the lower one then changes nothing.
-            applied = bool(Attempt.update(last_seq=seq)
+            values = {"last_seq": seq} if prediction is NOT_SENT else {"last_seq": seq, "prediction": prediction}
+            applied = bool(Attempt.update(**values)
                            .where(Attempt.id == attempt.id, Attempt.state == "in_progress", Attempt.last_seq < seq)
                            .execute())
             saved = scoring.rows(attempt)
@@ -246,6 +274,8 @@ def save_answers(attempt, user, answers, seq, now):
         questions = cache.load([r.question_id for r in saved])
     if applied:
         attempt.last_seq = seq
+        if prediction is not NOT_SENT:
+            attempt.prediction = prediction
     else:
         scoring.refresh(attempt)
         if attempt.is_finished:
@@ -310,14 +340,19 @@ def _place(token, count):
 
 # -- submit and finalise ------------------------------------------------------------------------
 
-def submit_attempt(attempt, user, now):
+def submit_attempt(attempt, user, now, prediction=NOT_SENT):
     """Grade the saved answers and finish the attempt; submitting again returns it unchanged.
 
     After the deadline plus the grace the attempt still finishes, on the
-    answers saved in time (late ones were never stored).
+    answers saved in time (late ones were never stored); a prediction sent
+    with the submission counts only while answers are still taken.
     """
     _check_owner(attempt, user)
     if not attempt.is_finished:
+        if prediction is not NOT_SENT and attempt.quiz.prediction_prompt and not scoring.is_overdue(attempt, now):
+            value = clean_prediction(prediction)
+            Attempt.update(prediction=value).where(Attempt.id == attempt.id, Attempt.state == "in_progress").execute()
+            attempt.prediction = value
         scoring.finish(attempt, now)
     return attempt
 

@@ -91,6 +91,8 @@ class Quiz(BaseModel):
     review_after_submit = pw.CharField(max_length=16, default="correctness")
     review_after_close = pw.CharField(max_length=16, default="answers")
     is_published = pw.BooleanField(default=False)
+    # A whole number the member gives when submitting (a contest's tie-break prediction); none: not asked.
+    prediction_prompt = NFCTextField(null=True)
     created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
 
@@ -141,6 +143,8 @@ class Attempt(BaseModel):
     quiz = pw.ForeignKeyField(Quiz, backref="attempts", on_delete="CASCADE")
     user = pw.ForeignKeyField(User, null=True, backref="attempts", on_delete="CASCADE")
     number = pw.IntegerField()  # 1, 2, … per (quiz, user): the unique index stops racing starts
+    # The member's unit when the attempt started: results count it there even if they move later.
+    unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL")
     started_at = pw.DateTimeField()
     deadline_at = pw.DateTimeField(null=True)
     finished_at = pw.DateTimeField(null=True)
@@ -149,6 +153,8 @@ class Attempt(BaseModel):
     last_seq = pw.IntegerField(default=0)
     score = pw.FloatField(null=True)
     max_score = pw.FloatField(null=True)
+    time_used_ms = pw.IntegerField(null=True)  # finished_at - started_at, set when finishing
+    prediction = pw.BigIntegerField(null=True)  # the answer to the quiz's prediction prompt
 
     class Meta:
         indexes = (

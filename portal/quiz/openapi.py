@@ -20,6 +20,13 @@ def _json(schema_name, description):
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
 
 
+_PREDICTION_IN = {
+    "type": ["integer", "string", "null"],
+    "description": "The answer to the quiz's prediction prompt (a contest's tie-break): a whole number from 0 "
+                   "to 1,000,000,000, as a number or as typed (\"1.250\"); null clears it. Ignored when the "
+                   "quiz asks no prediction.",
+}
+
 _ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _CSRF = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
          "description": "The CSRF token of the session (the page has it in <meta name=\"csrf-token\">)."}
@@ -44,7 +51,13 @@ SCHEMAS = {
                     "description": "Increases with every save; a save whose seq is not above the last "
                                    "one applied changes nothing (a stale tab or a replayed request)."},
             "answers": {"$ref": "#/components/schemas/Answers"},
+            "prediction": _PREDICTION_IN,
         },
+    },
+    "SubmitRequest": {
+        "type": "object",
+        "description": "Optional: the answer to the quiz's prediction prompt, sent with the submission.",
+        "properties": {"prediction": _PREDICTION_IN},
     },
     "SaveResult": {
         "type": "object",
@@ -53,6 +66,7 @@ SCHEMAS = {
             "applied": {"type": "boolean", "description": "False when the seq was stale: answers are the newer ones"},
             "seq": {"type": "integer", "description": "The last seq applied"},
             "answers": {"$ref": "#/components/schemas/Answers"},
+            "prediction": {"type": ["integer", "null"], "description": "The prediction now stored"},
             "deadline_at": _NULLABLE_TIME,
             "server_now": _TIME,
         },
@@ -129,6 +143,9 @@ _ATTEMPT_SCHEMAS = {
             "questions": {"type": "array", "items": {"$ref": "#/components/schemas/Question"}},
             "answers": {"$ref": "#/components/schemas/Answers"},
             "unanswered": {"type": "array", "items": {"type": "integer"}},
+            "prediction_prompt": {"type": ["string", "null"],
+                                  "description": "A whole number asked when submitting (a contest's tie-break)"},
+            "prediction": {"type": ["integer", "null"], "description": "The member's answer to it so far"},
             "server_now": _TIME,
         },
     },
@@ -205,12 +222,15 @@ def openapi_document():
                 "operationId": "submitAttempt",
                 "summary": "Submit the attempt; submitting again returns the same result",
                 "parameters": [_ATTEMPT_ID, _CSRF],
+                "requestBody": {"required": False, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/SubmitRequest"}}}},
                 "responses": {
                     "200": _json("Attempt", "The finished attempt, as the review policy shows it (an anonymous "
                                             "survey's answers are no longer linked to the member: none are shown)"),
                     "401": _error_response("Not logged in"),
                     "403": _error_response("The CSRF token is missing"),
                     "404": _error_response("No such attempt of this member"),
+                    "422": _error_response("The prediction is not a whole number from 0 to 1,000,000,000"),
                 },
             },
         },

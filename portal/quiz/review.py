@@ -138,6 +138,8 @@ def attempt_view(attempt, now, for_user):
         "questions": items,
         "answers": {item["position"]: item["answer"] for item in items},
         "unanswered": [item["position"] for item in items if not item["answered"]],
+        "prediction_prompt": quiz.prediction_prompt,
+        "prediction": attempt.prediction,
     }
 
 

@@ -42,7 +42,8 @@ def _day(value):
 def refresh(attempt):
     """Reload the attempt's state from the database (another request may have moved it on)."""
     fresh = Attempt.get_by_id(attempt.id)
-    for name in ("user_id", "state", "started_at", "deadline_at", "finished_at", "last_seq", "score", "max_score"):
+    for name in ("user_id", "unit_id", "state", "started_at", "deadline_at", "finished_at", "last_seq", "score",
+                 "max_score", "time_used_ms", "prediction"):
         setattr(attempt, name, getattr(fresh, name))
 
 
@@ -63,7 +64,8 @@ def finish(attempt, now):
             done = False
         else:
             done = True
-            values = {"finished_at": finished_at}
+            values = {"finished_at": finished_at,
+                      "time_used_ms": max(0, round((finished_at - attempt.started_at).total_seconds() * 1000))}
             if quiz.is_survey:
                 score = max_score = None
                 if attempt.user_id is not None:
@@ -72,8 +74,8 @@ def finish(attempt, now):
                         .on_conflict_ignore().execute()
                 if quiz.is_anonymous:
                     # No account, and no times or counters to match against logs.
-                    values.update(user=None, started_at=_day(attempt.started_at), finished_at=_day(finished_at),
-                                  deadline_at=None, last_seq=0)
+                    values.update(user=None, unit=None, started_at=_day(attempt.started_at),
+                                  finished_at=_day(finished_at), deadline_at=None, last_seq=0, time_used_ms=None)
                     AttemptQuestion.update(answered_at=None).where(AttemptQuestion.attempt == attempt.id).execute()
             else:
                 score, max_score = _grade(attempt)
@@ -82,7 +84,7 @@ def finish(attempt, now):
     if done:
         attempt.state = "finished"
         for name, value in values.items():
-            setattr(attempt, name if name != "user" else "user_id", value)
+            setattr(attempt, f"{name}_id" if name in ("user", "unit") else name, value)
     else:
         refresh(attempt)
     return done

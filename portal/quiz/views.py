@@ -127,7 +127,8 @@ def submit(attempt_id):
         if not found.is_finished:
             view = review.attempt_view(found, now, user)
             if view["state"] == "in_progress":
-                engine.save_answers(found, user, _form_answers(view), found.last_seq + 1, now)
+                prediction = request.form.get("prediction", "") if view["prediction_prompt"] else engine.NOT_SENT
+                engine.save_answers(found, user, _form_answers(view), found.last_seq + 1, now, prediction=prediction)
         engine.submit_attempt(found, user, now)
     except DomainError as exc:
         flash(str(exc), "error")

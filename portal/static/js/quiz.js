@@ -15,6 +15,7 @@
   var stateEl = root.querySelector(".save-state");
   var timerEl = root.querySelector(".timer");
   var dialog = document.getElementById("confirm-submit");
+  var predictionInput = document.getElementById("prediction-input");
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var data = root.dataset;
   var text = document.getElementById("quiz-text").dataset; // the page's words, in Vietnamese
@@ -60,6 +61,24 @@
       if (inputs[i].checked) chosen.push(inputs[i].value);
     }
     return chosen.length ? chosen : null;
+  }
+
+  // The prediction as typed ("1.250" is fine): "" when empty, false when it is no whole number,
+  // undefined when the quiz asks none. The server checks it again.
+  function prediction() {
+    if (!predictionInput) return undefined;
+    var value = predictionInput.value.trim();
+    var ok = value === "" || /^\d{1,3}([., ]\d{3})*$|^\d{1,10}$/.test(value);
+    var error = document.getElementById("prediction-error");
+    if (error) error.hidden = ok;
+    predictionInput.setAttribute("aria-invalid", ok ? "false" : "true");
+    return ok ? value : false;
+  }
+
+  function withPrediction(body) {
+    var value = prediction();
+    if (value !== undefined && value !== false) body.prediction = value === "" ? null : value;
+    return body;
   }
 
   function collect() {
@@ -121,8 +140,10 @@
     return seq;
   }
 
-  function remember(seq, answers) {
-    try { localStorage.setItem(PENDING_KEY, JSON.stringify({ seq: seq, answers: answers })); } catch (e) { /* private mode */ }
+  function remember(seq, answers, predicted) {
+    try {
+      localStorage.setItem(PENDING_KEY, JSON.stringify({ seq: seq, answers: answers, prediction: predicted }));
+    } catch (e) { /* private mode */ }
   }
 
   function forget() {
@@ -167,9 +188,10 @@
     dirty = false;
     var seq = nextSeq();
     var answers = collect();
-    remember(seq, answers);
+    var body = withPrediction({ seq: seq, answers: answers });
+    remember(seq, answers, body.prediction);
     setState("saving");
-    saving = request("PUT", data.answersUrl, { seq: seq, answers: answers }).then(function (json) {
+    saving = request("PUT", data.answersUrl, body).then(function (json) {
       saving = null;
       backoff = 2000;
       if (json.server_now) syncClock(json.server_now);
@@ -243,7 +265,7 @@
       // A member who presses Submit never loses answers the server has not got; at the
       // deadline the server takes what it has.
       if (dirty && !auto) return Promise.reject({ unsaved: true });
-      return request("POST", data.submitUrl, {});
+      return request("POST", data.submitUrl, withPrediction({}));
     }).then(function () {
       finished = true;
       forget();
@@ -263,6 +285,10 @@
 
   function askToSubmit(event) {
     event.preventDefault();
+    if (prediction() === false) {
+      predictionInput.focus();
+      return;
+    }
     if (!dialog || typeof dialog.showModal !== "function") {
       if (window.confirm(text.confirm)) submit(false);
       return;
@@ -286,6 +312,8 @@
     });
     list.parentNode.hidden = missing.length === 0;
     all.hidden = missing.length !== 0;
+    var noPrediction = dialog.querySelector(".no-prediction");
+    if (noPrediction) noPrediction.hidden = prediction() !== "";
     dialog.showModal();
   }
 
@@ -379,7 +407,7 @@
     if (event.target.matches("input")) changed();
   });
   form.addEventListener("input", function (event) {
-    if (event.target.matches("textarea")) changed();
+    if (event.target.matches("textarea") || event.target === predictionInput) changed();
   });
   form.addEventListener("submit", askToSubmit);
   root.addEventListener("click", function (event) {
@@ -414,6 +442,7 @@
     var pending = JSON.parse(localStorage.getItem(PENDING_KEY) || "null");
     if (pending && pending.seq > savedSeq) {
       apply(pending.answers);
+      if (predictionInput && pending.prediction !== undefined) predictionInput.value = pending.prediction || "";
       lastSeq = Math.max(lastSeq, pending.seq);
       dirty = true;
       save();
