@@ -38,6 +38,13 @@ class NFCTextField(pw.TextField):
         return super().db_value(nfc(value))
 
 
+def lock_rows(query, mode="FOR UPDATE"):
+    """Run ``query`` taking row locks on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers."""
+    if isinstance(database.obj, pw.PostgresqlDatabase):
+        query = query.for_update(mode)
+    return list(query)
+
+
 def make_database(url, instance_path, *, busy_timeout_ms=10_000, synchronous="NORMAL"):
     """Build (not connect) the database named by ``url``; None means instance/portal.db."""
     if url and not url.startswith("sqlite"):

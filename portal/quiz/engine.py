@@ -26,7 +26,7 @@ import peewee as pw
 from flask_babel import gettext as _
 
 from ..accounts import permissions
-from ..db import database, nfc
+from ..db import database, lock_rows, nfc
 from ..errors import Conflict, DomainError, NotFound
 from . import cache, grading, review, scoring
 from .models import Attempt, AttemptQuestion, Question, Quiz, QuizDraw, QuizQuestion, SurveyResponse
@@ -137,6 +137,9 @@ def start_attempt(quiz, user, now, rng=None):
 
 def _create(quiz, user, number, now, rng):
     ids = draw(quiz, rng)
+    # An organiser's edit in place of an unused question waits until this attempt has drawn it (and then
+    # makes a new version), or this waits for the edit and draws the edited question.
+    lock_rows(Question.select(Question.id).where(Question.id.in_(ids)), "FOR SHARE")
     questions = cache.load(ids, drawn=False)  # remembered once the attempt is committed
     attempt = Attempt.create(quiz=quiz, user=user, number=number, unit=user.unit_id, started_at=now,
                              deadline_at=deadline_for(quiz, now), state="in_progress")

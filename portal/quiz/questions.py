@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..accounts import audit
 from ..accounts.users import ascii_fold
-from ..db import database, nfc
+from ..db import database, lock_rows, nfc
 from ..errors import DomainError
 from .models import AttemptQuestion, Option, Question, Quiz, QuizQuestion, utcnow
 
@@ -318,6 +318,8 @@ def update_question(actor, question, data, address="", now=None):
     if data == stored:
         return question
     with database.atomic():
+        # Wait for a start drawing this question right now (it holds a share lock), then see it as used.
+        lock_rows(Question.select(Question.id).where(Question.id == question.id))
         _check_not_duplicate(question.topic, data, exclude=question)
         labels_only = dataclasses.replace(stored, title=data.title, tags=data.tags,
                                           difficulty=data.difficulty) == data

@@ -10,7 +10,7 @@ import pytest
 from portal import db as dbmod
 from portal.errors import Conflict, DomainError, NotFound
 from portal.quiz import cache, engine, review
-from portal.quiz.models import Attempt, AttemptQuestion, SurveyResponse
+from portal.quiz.models import Attempt, AttemptQuestion, Question, SurveyResponse
 from tests.conftest import reload
 from tests.quiz.conftest import NOW, right_tokens
 
@@ -442,6 +442,38 @@ def race(app, n, fn):
     for t in threads:
         t.join()
     return results
+
+
+def test_an_edit_in_place_racing_a_start_becomes_a_new_version(app, make_quiz, make_question, member, monkeypatch):
+    """The start has drawn the unused question but not committed when the organiser saves an edit."""
+    from portal.quiz import questions as q_ops
+
+    question = make_question(text="Đảng Cộng sản Việt Nam ra đời năm nào?")
+    quiz = make_quiz(questions=[question])
+    drawn, go = threading.Event(), threading.Event()
+    real_load = cache.load
+
+    def load_slowly(ids, **kw):
+        drawn.set()
+        go.wait(10)
+        return real_load(ids, **kw)
+
+    monkeypatch.setattr(cache, "load", load_slowly)
+    edited = q_ops.QuestionInput.of(question)
+    edited.text = "Đảng Cộng sản Việt Nam được thành lập vào năm nào?"
+
+    def act(i):
+        if i == 0:
+            return engine.start_attempt(quiz, member, NOW).id
+        drawn.wait(10)
+        threading.Timer(0.3, go.set).start()  # the edit is under way (waiting) when the start goes on
+        return q_ops.update_question(None, Question.get_by_id(question.id), edited).id
+
+    attempt_id, version_id = race(app, 2, act)
+    assert version_id != question.id  # the edit made a new version
+    assert reload(question).is_active is False
+    assert AttemptQuestion.get(AttemptQuestion.attempt == attempt_id).question_id == question.id
+    assert reload(question).text == "Đảng Cộng sản Việt Nam ra đời năm nào?"  # as the attempt showed it
 
 
 def test_ten_racing_starts_make_one_attempt(app, make_quiz, member):
