@@ -31,6 +31,8 @@ def create_app(test_config=None):
     from .quiz import results_views  # noqa: F401 (adds the results pages to quiz_admin)
     from .quiz import survey_views  # noqa: F401 (adds the survey results pages to quiz_admin)
     from .quiz.views import quiz
+    from .contests.manage_views import contest_admin
+    from .contests.views import contests
 
     db.init_app(app)
     extensions.init_app(app)
@@ -42,6 +44,8 @@ def create_app(test_config=None):
     app.register_blueprint(quiz_admin)
     app.register_blueprint(quiz)
     app.register_blueprint(quiz_api)
+    app.register_blueprint(contest_admin)
+    app.register_blueprint(contests)
 
     from .cli import register
 

@@ -4,7 +4,7 @@ Views, templates (through the ``can`` global) and the CLI ask here; nothing
 else decides who may do what.
 
     admin       everything
-    organiser   members, rosters and (later) contests of the units in a subtree
+    organiser   members, rosters, quizzes and contests of the units in a subtree
     secretary   the roster (and later the pledges) of one cell
     member      their own account and what is open to their unit
 """
@@ -109,13 +109,46 @@ def _manage_quiz(user, obj=None):
     return bool(scopes) if obj is None else _within_any(_owner_unit(obj), scopes)
 
 
+# Other areas may let more people take a quiz (a public contest lets its registered visitors take its
+# rounds): functions (user, quiz) -> bool, registered by those areas at import.
+EXTRA_TAKERS = []
+
+
 def _take_quiz(user, quiz):
     """Take (or answer) a published quiz whose audience includes the user's unit; none means the owner's subtree."""
-    if quiz is None or not quiz.is_published or user.unit is None:
+    if quiz is None or not quiz.is_published:
+        return False
+    if any(extra(user, quiz) for extra in EXTRA_TAKERS):
+        return True
+    if user.unit is None:
         return False
     ids = [a.unit_id for a in quiz.audience]
     audience = list(Unit.select().where(Unit.id.in_(ids))) if ids else [quiz.owner_unit]
     return _within_any(user.unit, audience)
+
+
+def _manage_contest(user, contest=None):
+    """Set up, rank, award and publish contests owned by a unit in the organiser's subtree (any when None)."""
+    return _manage_quiz(user, contest)
+
+
+def _eligible(unit, contest):
+    ids = [u.unit_id for u in contest.units]
+    scopes = list(Unit.select().where(Unit.id.in_(ids))) if ids else [contest.owner_unit]
+    return _within_any(unit, scopes)
+
+
+def _take_part(user, contest):
+    """Take a published contest's rounds: a member of an eligible unit (or, for a public one, a registrant)."""
+    if contest is None or not contest.is_published:
+        return False
+    if _eligible(user.unit, contest):
+        return True
+    return any(extra(user, contest) for extra in CONTEST_ENTRANTS)
+
+
+# Functions (user, contest) -> bool: the contests area registers "registered for this public contest".
+CONTEST_ENTRANTS = []
 
 
 def _own_attempt(user, attempt):
@@ -136,6 +169,8 @@ RULES = {
     "quiz.manage": _manage_quiz,
     "quiz.take": _take_quiz,
     "attempt.own": _own_attempt,
+    "contest.manage": _manage_contest,
+    "contest.take_part": _take_part,
 }
 
 
@@ -155,7 +190,8 @@ def units_for(user, permission):
     """The units on which ``user`` may do ``permission``, as a query in tree order."""
     if is_admin(user):
         return Unit.select()
-    subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view", "quiz.manage") else []
+    subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view", "quiz.manage",
+                                                        "contest.manage") else []
     cells = secretary_cells(user) if permission == "members.view" else []
     conds = [Unit.path.startswith(s.path) for s in subtrees] + [Unit.id == c.id for c in cells]
     if not conds:

@@ -84,10 +84,11 @@ class Round(BaseModel):
 class RoundEntry(BaseModel):
     """A contestant's place in a round: the attempt that counts and the keys it was ranked by."""
 
-    round = pw.ForeignKeyField(Round, backref="entries", on_delete="CASCADE")
+    # Few indexes: ranking rewrites every row of a round at once (the composite ones below cover round and unit).
+    round = pw.ForeignKeyField(Round, backref="entries", on_delete="CASCADE", index=False)
     user = pw.ForeignKeyField(User, backref="+", on_delete="CASCADE")
-    attempt = pw.ForeignKeyField(Attempt, backref="+", on_delete="CASCADE")
-    unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL")  # at the time of the attempt
+    attempt = pw.ForeignKeyField(Attempt, backref="+", on_delete="CASCADE", index=False)
+    unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL", index=False)  # when attempted
     score = pw.FloatField()
     max_score = pw.FloatField()
     time_used_ms = pw.IntegerField(null=True)
@@ -113,9 +114,9 @@ class RoundEntry(BaseModel):
 class ContestEntry(BaseModel):
     """A contestant's place across the contest: the rounds' scores summed or averaged."""
 
-    contest = pw.ForeignKeyField(Contest, backref="entries", on_delete="CASCADE")
+    contest = pw.ForeignKeyField(Contest, backref="entries", on_delete="CASCADE", index=False)
     user = pw.ForeignKeyField(User, backref="+", on_delete="CASCADE")
-    unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL")  # of the latest round taken
+    unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL", index=False)  # of the latest round
     total = pw.FloatField()
     rounds = pw.SmallIntegerField()
     time_used_ms = pw.BigIntegerField(null=True)

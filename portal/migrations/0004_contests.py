@@ -95,9 +95,9 @@ def up(migrator, db):
     db.create_tables([Award])
 
     class ContestEntry(Model):
-        contest = ForeignKeyField(Contest, on_delete='CASCADE')
+        contest = ForeignKeyField(Contest, on_delete='CASCADE', index=False)
         user = ForeignKeyField(User, on_delete='CASCADE')
-        unit = ForeignKeyField(Unit, null=True, on_delete='SET NULL')
+        unit = ForeignKeyField(Unit, null=True, on_delete='SET NULL', index=False)
         total = FloatField()
         rounds = SmallIntegerField()
         time_used_ms = BigIntegerField(null=True)
@@ -138,10 +138,10 @@ def up(migrator, db):
     db.create_tables([Registration])
 
     class RoundEntry(Model):
-        round = ForeignKeyField(Round, on_delete='CASCADE')
+        round = ForeignKeyField(Round, on_delete='CASCADE', index=False)
         user = ForeignKeyField(User, on_delete='CASCADE')
-        attempt = ForeignKeyField(Attempt, on_delete='CASCADE')
-        unit = ForeignKeyField(Unit, null=True, on_delete='SET NULL')
+        attempt = ForeignKeyField(Attempt, on_delete='CASCADE', index=False)
+        unit = ForeignKeyField(Unit, null=True, on_delete='SET NULL', index=False)
         score = FloatField()
         max_score = FloatField()
         time_used_ms = IntegerField(null=True)
@@ -158,6 +158,7 @@ def up(migrator, db):
     db.create_tables([RoundEntry])
 
     migrator.migrate(migrator.add_column('quiz', 'prediction_prompt', TextField(null=True)))
+    migrator.migrate(migrator.add_column('quiz', 'is_listed', BooleanField(default=True)))
     migrator.migrate(migrator.add_column('attempt', 'unit_id', ForeignKeyField(Unit, field=Unit.id, null=True, on_delete='SET NULL')))
     migrator.migrate(migrator.add_column('attempt', 'time_used_ms', IntegerField(null=True)))
     migrator.migrate(migrator.add_column('attempt', 'prediction', BigIntegerField(null=True)))
@@ -176,6 +177,7 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_column('attempt', 'prediction'))
     migrator.migrate(migrator.drop_column('attempt', 'time_used_ms'))
     migrator.migrate(migrator.drop_column('attempt', 'unit_id'))
+    migrator.migrate(migrator.drop_column('quiz', 'is_listed'))
     migrator.migrate(migrator.drop_column('quiz', 'prediction_prompt'))
     migrator.migrate(migrator.drop_table('round_entry'))
     migrator.migrate(migrator.drop_table('registration'))

@@ -85,7 +85,7 @@ def _aimed_at(user):
 
 
 def _open_at(now):
-    return ((Quiz.is_published == True)  # noqa: E712 (a peewee expression)
+    return ((Quiz.is_published == True) & (Quiz.is_listed == True)  # noqa: E712 (a peewee expression)
             & (Quiz.opens_at.is_null() | (Quiz.opens_at <= now))
             & (Quiz.closes_at.is_null() | (Quiz.closes_at > now)))
 

@@ -91,6 +91,7 @@ class Quiz(BaseModel):
     review_after_submit = pw.CharField(max_length=16, default="correctness")
     review_after_close = pw.CharField(max_length=16, default="answers")
     is_published = pw.BooleanField(default=False)
+    is_listed = pw.BooleanField(default=True)  # in the members' quiz list; a contest round is shown by its contest
     # A whole number the member gives when submitting (a contest's tie-break prediction); none: not asked.
     prediction_prompt = NFCTextField(null=True)
     created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
