@@ -10,7 +10,7 @@ nothing here asserts a time.
 
 import sys
 
-from bench import foundation, quiz_attempt, quiz_import
+from bench import contest_export, contest_stats, foundation, quiz_attempt, quiz_import
 
 BENCHES = {
     "login": foundation.bench_login,
@@ -18,6 +18,8 @@ BENCHES = {
     "roster": foundation.bench_roster,
     "gift-import": quiz_import.bench_gift_import,
     "attempt": quiz_attempt.bench_attempt,
+    "contest-stats": contest_stats.bench_stats,
+    "contest-export": contest_export.bench_export,
 }
 
 

@@ -32,7 +32,12 @@ def create_app(test_config=None):
     from .quiz import survey_views  # noqa: F401 (adds the survey results pages to quiz_admin)
     from .quiz.views import quiz
     from .contests.manage_views import contest_admin
+    from .contests import public_views, results_views  # noqa: F401 (rankings, prizes and published results)
+    from .contests import export_views  # noqa: F401 (adds the results downloads to contest_admin)
     from .contests.views import contests
+    from .contests import member_views, setup_views  # noqa: F401 (contest set-up and contestants' pages)
+    from .contests import registration, registration_views  # noqa: F401 (permission hooks; registration pages)
+    from .contests import stats_views  # noqa: F401 (statistics per unit and collective prizes)
 
     db.init_app(app)
     extensions.init_app(app)

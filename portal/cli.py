@@ -345,8 +345,63 @@ def finalise_overdue_command():
     click.echo(f"Đã chấm {count} bài thi quá giờ.")
 
 
+@click.command("export-results")
+@click.option("--round", "round_id", metavar="ID", help="The round to export.")
+@click.option("--contest", "contest_id", metavar="ID",
+              help="The contest to export (its overall ranking, and every round).")
+@click.option("--format", "fmt", metavar="xlsx|csv|pdf", help="Default: from the output file's extension.")
+@click.option("-o", "--output", metavar="FILE", help="The file to write.")
+@with_appcontext
+def export_results_command(round_id, contest_id, fmt, output):
+    """Export the results of a round or a contest to an XLSX, CSV or PDF file."""
+    from flask_babel import get_timezone
+
+    from .accounts.models import utcnow
+    from .contests import exports
+    from .contests.models import Contest, Round
+
+    if (round_id is None) == (contest_id is None):
+        fail("Hãy chọn đúng một trong hai: --round ID (một vòng thi) hoặc --contest ID (cả hội thi).")
+    if not output:
+        fail("Hãy cho biết tệp kết quả: -o TÊN_TỆP (ví dụ -o ket-qua.xlsx).")
+    raw_id = round_id if round_id is not None else contest_id
+    if not raw_id.strip().isdigit():
+        fail(f"Mã {'vòng thi' if round_id is not None else 'hội thi'} phải là một số nguyên dương, "
+             f"không phải {raw_id!r}.")
+    fmt = (fmt or os.path.splitext(output)[1].lstrip(".")).strip().lower()
+    if fmt not in exports.FORMATS:
+        fail("Định dạng không hợp lệ: hãy chọn --format xlsx, csv hoặc pdf "
+             "(hoặc đặt tên tệp đuôi .xlsx, .csv, .pdf).")
+    _require_schema()
+    target = os.path.abspath(output)
+    if not os.path.isdir(os.path.dirname(target)):
+        fail(f"Không có thư mục {os.path.dirname(target)}.")
+    with dbmod.database.connection_context():
+        if round_id is not None:
+            subject = Round.get_or_none(Round.id == int(raw_id))
+            if subject is None:
+                fail(f"Không có vòng thi mã {raw_id}.")
+            label = f"vòng {subject.number} của hội thi «{subject.contest.title}»"
+        else:
+            subject = Contest.get_or_none(Contest.id == int(raw_id))
+            if subject is None:
+                fail(f"Không có hội thi mã {raw_id}.")
+            label = f"hội thi «{subject.title}»"
+        partial = target + ".part"
+        try:
+            with open(partial, "wb") as fh:
+                exports.write(subject, fmt, fh, utcnow(), get_timezone())
+            os.replace(partial, target)
+        except OSError as exc:
+            fail(f"Không ghi được tệp: {exc}")
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    click.echo(f"Đã xuất kết quả {label} vào {target}.")
+
+
 def register(app):
     for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
                     import_members_command, import_questions_command, export_questions_command,
-                    finalise_overdue_command):
+                    finalise_overdue_command, export_results_command):
         app.cli.add_command(command)

@@ -51,6 +51,8 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT = 50  # not applied to addresses the account used
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_LOGIN = "20 per minute"
+RATELIMIT_QUIZ_START = "30 per minute"  # starting (or resuming) attempts, per account
+RATELIMIT_REGISTER = "10 per hour"  # public contest registrations, per address
 
 # `portal serve`
 SERVE_BIND = "127.0.0.1:5000"

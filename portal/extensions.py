@@ -1,11 +1,11 @@
 """Flask extensions: login, CSRF, i18n, rate limits."""
 
-from flask import request
+from flask import current_app, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 login_manager = LoginManager()
@@ -17,6 +17,16 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def client_address():
     """The peer address (behind a proxy, configure ProxyFix so this is the client)."""
     return request.remote_addr or ""
+
+
+def user_or_address():
+    """Rate-limit key: the logged-in account, else the address (a limit on starting attempts follows the person)."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else client_address()
+
+
+def start_limit():
+    """The limit on starting attempts, shared by the API and the page without JavaScript."""
+    return current_app.config["RATELIMIT_QUIZ_START"]
 
 
 def init_app(app):

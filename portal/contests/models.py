@@ -20,7 +20,7 @@ class Contest(BaseModel):
 
     title = NFCCharField(max_length=255)
     owner_unit = pw.ForeignKeyField(Unit, backref="contests", on_delete="RESTRICT")
-    rules = NFCTextField(default="")  # thể lệ, plain text shown to contestants
+    rules_text = NFCTextField(default="")  # thể lệ, plain text shown to contestants
     starts_at = pw.DateTimeField(null=True)
     ends_at = pw.DateTimeField(null=True)
     is_public = pw.BooleanField(default=False)  # visitors may register; otherwise members only
@@ -151,7 +151,7 @@ class Award(BaseModel):
 
     contest = pw.ForeignKeyField(Contest, backref="awards", on_delete="CASCADE")
     round = pw.ForeignKeyField(Round, null=True, backref="awards", on_delete="CASCADE")
-    tier = pw.ForeignKeyField(PrizeTier, backref="awards", on_delete="CASCADE")
+    tier = pw.ForeignKeyField(PrizeTier, null=True, backref="awards", on_delete="CASCADE")  # None: withdrawn by hand
     user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE")
     unit = pw.ForeignKeyField(Unit, null=True, backref="+", on_delete="CASCADE")
     rank = pw.IntegerField(null=True)

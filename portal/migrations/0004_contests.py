@@ -28,7 +28,7 @@ def up(migrator, db):
     class Contest(Model):
         title = CharField()
         owner_unit = ForeignKeyField(Unit, on_delete='RESTRICT')
-        rules = TextField(default='')
+        rules_text = TextField(default='')
         starts_at = DateTimeField(null=True)
         ends_at = DateTimeField(null=True)
         is_public = BooleanField(default=False)
@@ -80,7 +80,7 @@ def up(migrator, db):
     class Award(Model):
         contest = ForeignKeyField(Contest, on_delete='CASCADE')
         round = ForeignKeyField(Round, null=True, on_delete='CASCADE')
-        tier = ForeignKeyField(PrizeTier, on_delete='CASCADE')
+        tier = ForeignKeyField(PrizeTier, null=True, on_delete='CASCADE')
         user = ForeignKeyField(User, null=True, on_delete='CASCADE')
         unit = ForeignKeyField(Unit, null=True, on_delete='CASCADE')
         rank = IntegerField(null=True)

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ..accounts import permissions
 from ..accounts.models import utcnow
 from ..errors import Conflict, DomainError, NotFound
+from ..extensions import limiter, start_limit, user_or_address
 from . import engine, review
 from .models import Attempt, Quiz
 from .openapi import openapi_document
@@ -167,6 +168,7 @@ def parse_answers(body):
 
 
 @quiz_api.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
+@limiter.limit(start_limit, key_func=user_or_address)
 def start_attempt(quiz_id):
     """Start an attempt, or resume the one in progress."""
     user = _user()

@@ -65,6 +65,20 @@ def _field_error(form, exc):
     return {}
 
 
+# Another area that runs a quiz of its own (a contest round) registers here a function quiz -> (title, URL of
+# its page) or None: such a quiz is set up from that page, not from the quiz pages.
+MANAGED_ELSEWHERE = []
+
+
+def _managed_elsewhere(quiz):
+    """Refuse to change a contest round's quiz here (its rules live with the round): a redirect, or None."""
+    if quiz.is_listed:
+        return None
+    owner = next(filter(None, (where(quiz) for where in MANAGED_ELSEWHERE)), None)
+    flash(_("This quiz is a round of a contest: change it from the contest's page."), "error")
+    return redirect(owner[1] if owner else url_for(".quizzes"))
+
+
 def _scope_units():
     """The units the user manages, in tree order."""
     allowed = {u.id for u in permissions.units_for(current_user, "quiz.manage")}
@@ -313,6 +327,9 @@ def new_quiz():
 def edit_quiz(quiz_id):
     quiz = _get(Quiz, quiz_id)
     permissions.require(current_user, "quiz.manage", quiz)
+    elsewhere = _managed_elsewhere(quiz)
+    if elsewhere is not None:
+        return elsewhere
     if request.method == "GET":
         form = QuizForm(data=quiz_form_data(quiz_ops.QuizInput.of(quiz)))
         _quiz_choices(form)
@@ -338,6 +355,9 @@ def edit_quiz(quiz_id):
 def publish_quiz(quiz_id):
     quiz = _get(Quiz, quiz_id)
     permissions.require(current_user, "quiz.manage", quiz)
+    elsewhere = _managed_elsewhere(quiz)
+    if elsewhere is not None:
+        return elsewhere
     if not PostForm().validate_on_submit():
         abort(400)
     try:
@@ -353,6 +373,9 @@ def publish_quiz(quiz_id):
 def unpublish_quiz(quiz_id):
     quiz = _get(Quiz, quiz_id)
     permissions.require(current_user, "quiz.manage", quiz)
+    elsewhere = _managed_elsewhere(quiz)
+    if elsewhere is not None:
+        return elsewhere
     if not PostForm().validate_on_submit():
         abort(400)
     quiz_ops.unpublish(_actor(), quiz, address=client_address())

@@ -184,6 +184,7 @@ def openapi_document():
                     "403": _error_response("The quiz is not for the member's unit, or the CSRF token is missing"),
                     "404": _error_response("No such quiz (or not published)"),
                     "409": _error_response("The quiz is closed or no attempts are left"),
+                    "429": _error_response("Too many starts in a minute (RATELIMIT_QUIZ_START)"),
                 },
             },
         },

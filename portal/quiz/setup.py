@@ -351,8 +351,9 @@ def unpublish(actor, quiz, address=""):
 
 
 def manageable(user):
-    """The quizzes ``user`` may manage, newest first."""
-    query = Quiz.select(Quiz, Unit).join(Unit, on=(Quiz.owner_unit == Unit.id))
+    """The quizzes ``user`` may manage, newest first (contest rounds are managed with their contest)."""
+    query = (Quiz.select(Quiz, Unit).join(Unit, on=(Quiz.owner_unit == Unit.id))
+             .where(Quiz.is_listed == True))  # noqa: E712 (a peewee expression)
     if not permissions.is_admin(user):
         query = query.where(Quiz.owner_unit.in_(permissions.units_for(user, "quiz.manage").select(Unit.id)))
     return query.order_by(Quiz.created_at.desc(), Quiz.id.desc())

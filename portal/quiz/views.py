@@ -13,11 +13,16 @@ from flask_login import current_user, login_required
 from ..accounts import permissions
 from ..accounts.models import utcnow
 from ..errors import DomainError
+from ..extensions import limiter, start_limit, user_or_address
 from . import catalogue, engine, review
 from .api import iso
 from .models import Attempt, Quiz
 
 quiz = Blueprint("quiz", __name__, url_prefix="/quiz")
+
+# Other areas say where a quiz of theirs belongs (a contest's round), without this module importing them:
+# functions (quiz) -> (label, url) or None, registered at import; the intro page links back there.
+BELONGS_TO = []
 
 
 @quiz.app_template_filter("isotime")
@@ -75,7 +80,9 @@ def index():
 def intro(quiz_id):
     found = _quiz(quiz_id)
     now = utcnow()
+    belongs_to = next(filter(None, (where(found) for where in BELONGS_TO)), None)
     return render_template("quiz/intro.html", quiz=found, status=catalogue.status(found, _user(), now),
+                           belongs_to=belongs_to,
                            is_open=found.is_open(now), question_count=catalogue.question_count(found),
                            attempts=_history(found),
                            grading_labels=catalogue.GRADING_METHOD_LABELS,
@@ -83,6 +90,7 @@ def intro(quiz_id):
 
 
 @quiz.route("/<int:quiz_id>/start", methods=["POST"])
+@limiter.limit(start_limit, key_func=user_or_address)
 def start(quiz_id):
     found = _quiz(quiz_id)
     try:
