@@ -43,7 +43,7 @@ extract-messages: install
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l vi --no-fuzzy-matching --ignore-obsolete
 
 bench: install-test $(MO)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -137,6 +137,7 @@ def _load_quizzes(units, now):
     for quiz in (practice, exam, survey):
         setup.publish(None, quiz, now=now)
     _take_quizzes(exam, survey, now)
+    _load_contest(units, term, life, now)
 
 
 SURVEY = [
@@ -217,6 +218,82 @@ def _take_quizzes(exam, survey, now):
             answers[4] = rng.choice(SURVEY_SUGGESTIONS)
         engine.save_answers(attempt, user, answers, 1, started + dt.timedelta(minutes=2))
         engine.submit_attempt(attempt, user, started + dt.timedelta(minutes=3))
+
+
+CONTEST_RULES = """Điều 1. Đối tượng dự thi
+Cán bộ, đảng viên trong Đảng bộ huyện Hòa Vang và người dân quan tâm (đăng ký dự thi trên cổng).
+
+Điều 2. Hình thức thi
+Thi trắc nghiệm trực tuyến, mỗi tuần một vòng; mỗi vòng 20 câu hỏi, làm trong 20 phút, mỗi người được thi tối đa 3 lần; tính lần có điểm cao nhất (bằng điểm thì tính lần thi sớm hơn).
+
+Điều 3. Câu hỏi dự đoán
+Khi nộp bài, người dự thi trả lời câu hỏi: "Có bao nhiêu người trả lời đúng tất cả các câu hỏi của vòng thi này?". Câu trả lời chỉ dùng để xếp hạng những người bằng điểm nhau.
+
+Điều 4. Xếp hạng và giải thưởng
+Xếp theo thứ tự: điểm cao hơn; dự đoán gần đúng nhất; thời gian làm bài ngắn hơn; nộp bài sớm hơn. Mỗi vòng có 1 giải Nhất, 2 giải Nhì, 3 giải Ba và 5 giải Khuyến khích; giải tập thể trao cho đơn vị có tỷ lệ đảng viên tham gia cao nhất."""
+
+
+def _load_contest(units, term, life, now):
+    """Contest 1: round 1 closed a week ago with a few hundred attempts, ranked, awarded and published; round 2 open."""
+    from .contests import collective, prizes
+    from .contests.models import Round
+    from .contests import setup as contest_setup
+    from .quiz import cache, engine, scoring
+    from .quiz.setup import DrawInput
+
+    day = dt.timedelta(days=1)
+    began = now - 14 * day
+    contest = contest_setup.create_contest(None, contest_setup.ContestInput(
+        title="Hội thi trực tuyến tìm hiểu tư tưởng, đạo đức, phong cách Hồ Chí Minh năm 2025",
+        owner_unit=units["HU"], rules_text=CONTEST_RULES, starts_at=began, ends_at=now + 14 * day,
+        is_public=True), now=began)
+
+    def add(title, opens, closes):
+        return contest_setup.add_round(None, contest, contest_setup.RoundInput(
+            title=title, prediction="perfect", opens_at=opens, closes_at=closes, attempts_allowed=3,
+            grading_method="highest", draws=[DrawInput(term, 10), DrawInput(life, 10)], time_limit_minutes=20),
+            now=began)
+
+    first = add("Vòng 1 (tuần 1)", began, now - 7 * day)
+    second = add("Vòng 2 (tuần 2)", now - day, now + 6 * day)
+    for round_ in (first, second):
+        contest_setup.set_prize_tiers(None, contest, round_, True, [("Giải Nhất", 1, None), ("Giải Nhì", 1, None),
+                                                                  ("Giải Ba", 1, None)])
+    contest_setup.publish_contest(None, contest, now=began)
+    first, second = (Round.get_by_id(r.id) for r in (first, second))  # with their quizzes as now published
+
+    rng = random.Random(1969)
+    members = list(User.select().where(User.username != "admin").order_by(User.id))
+
+    def take(round_, user, at, skill):
+        attempt = engine.start_attempt(round_.quiz, user, at, rng)
+        rows = scoring.rows(attempt)
+        data = cache.load([r.question_id for r in rows])
+        answers = {}
+        for row in rows:
+            order = scoring.parse_ids(row.option_order)
+            weights = data[row.question_id].weights
+            right = [i for i, oid in enumerate(order) if weights[oid] > 0]
+            if rng.random() < skill:
+                answers[row.position] = [str(i) for i in right]
+            else:
+                answers[row.position] = [str(rng.choice([i for i in range(len(order)) if i not in right] or right))]
+        used = dt.timedelta(seconds=rng.randint(240, 1150))
+        engine.save_answers(attempt, user, answers, 1, at + used / 2, prediction=rng.randint(3, 30))
+        engine.submit_attempt(attempt, user, at + used)
+
+    for user in members:
+        if rng.random() < 0.15:
+            continue  # did not take part
+        skill = rng.uniform(0.6, 0.99)
+        for _ in range(rng.choice([1, 1, 2, 3, 3])):
+            take(first, user, began + dt.timedelta(hours=rng.uniform(1, 160)), skill)
+            skill = min(0.995, skill + 0.05)
+        if user.username != "dangvien" and rng.random() < 0.3:
+            take(second, user, now - dt.timedelta(hours=rng.uniform(1, 20)), skill)
+    prizes.confirm_round(None, first, now)
+    collective.award(contest, first, None, now)
+    prizes.publish_round(None, first, now)
 
 
 def login_help(url=None):

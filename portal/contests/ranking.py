@@ -145,12 +145,17 @@ def _order(rules, score, max_score, distance, time_used_ms, finished_at):
 
 
 def _rank_columns(order):
-    """RANK() and "equal on every key" over ``order``, as two SELECT columns."""
-    # A RANGE frame from CURRENT ROW to CURRENT ROW holds the row's peers (equal on every key): counting
-    # them shares RANK()'s sort instead of a second one.
-    peers = pw.fn.COUNT(pw.SQL("*")).over(order_by=order, frame_type=pw.Window.RANGE,
-                                          start=pw.Window.CURRENT_ROW, end=pw.Window.CURRENT_ROW)
-    return [pw.fn.RANK().over(order_by=order), peers > 1]
+    """RANK() over ``order`` and a provisional "not tied", as two SELECT columns (``_flag_ties`` sets the flag)."""
+    return [pw.fn.RANK().over(order_by=order), pw.Value(False)]
+
+
+def _flag_ties(model, scope):
+    """Flag the rows that share their rank (equal on every key) within ``scope`` (a condition on ``model``).
+
+    Cheaper than counting peers in the ranking query itself: one GROUP BY over the (scope, rank) index.
+    """
+    shared = model.select(model.rank).where(scope).group_by(model.rank).having(pw.fn.COUNT(model.id) > 1)
+    model.update(tied=True).where(scope, model.rank.in_(shared)).execute()
 
 
 def rank_round(round_, now=None):
@@ -167,14 +172,16 @@ def rank_round(round_, now=None):
     contest = round_.contest
     rules = clean_rules(contest.ranking_rules)
     frac = _fraction(Attempt.score, Attempt.max_score)
+    counting = COUNTING.get(quiz.grading_method, COUNTING["highest"])(frac)
     counted = (Attempt
                .select(Attempt.id.alias("attempt_id"), Attempt.user.alias("user_id"),
                        Attempt.unit.alias("unit_id"), Attempt.score, Attempt.max_score, Attempt.time_used_ms,
                        Attempt.finished_at, Attempt.prediction,
-                       pw.fn.ROW_NUMBER().over(partition_by=[Attempt.user],
-                                               order_by=COUNTING.get(quiz.grading_method,
-                                                                     COUNTING["highest"])(frac)).alias("rn"),
-                       pw.fn.COUNT(Attempt.id).over(partition_by=[Attempt.user]).alias("n"))
+                       pw.fn.ROW_NUMBER().over(partition_by=[Attempt.user], order_by=counting).alias("rn"),
+                       # The same window (one sort), its frame widened to the whole partition.
+                       pw.fn.COUNT(Attempt.id).over(partition_by=[Attempt.user], order_by=counting,
+                                                    frame_type=pw.Window.ROWS, start=pw.Window.preceding(),
+                                                    end=pw.Window.following()).alias("n"))
                .where(Attempt.quiz == quiz.id, Attempt.state == "finished", Attempt.user.is_null(False),
                       Attempt.score.is_null(False), Attempt.max_score.is_null(False))
                .alias("c"))
@@ -209,6 +216,7 @@ def rank_round(round_, now=None):
             RoundEntry.round, RoundEntry.user, RoundEntry.attempt, RoundEntry.unit, RoundEntry.score,
             RoundEntry.max_score, RoundEntry.time_used_ms, RoundEntry.finished_at, RoundEntry.prediction,
             RoundEntry.distance, RoundEntry.attempts, RoundEntry.rank, RoundEntry.tied]).as_rowcount().execute())
+        _flag_ties(RoundEntry, RoundEntry.round == round_.id)
         value = round_truth(round_)
         Round.update(prediction_truth=value, ranked_at=now or utcnow()).where(Round.id == round_.id).execute()
     round_.prediction_truth, round_.ranked_at = value, now or utcnow()
@@ -258,6 +266,7 @@ def rank_contest(contest, now=None):
             ContestEntry.contest, ContestEntry.user, ContestEntry.unit, ContestEntry.total, ContestEntry.rounds,
             ContestEntry.time_used_ms, ContestEntry.last_finished_at, ContestEntry.rank,
             ContestEntry.tied]).as_rowcount().execute())
+        _flag_ties(ContestEntry, ContestEntry.contest == contest.id)
     return count or 0
 
 

@@ -171,7 +171,8 @@ def result(attempt_id):
     # Review may open up later: after the quiz closes.
     later = (quiz_.closes_at is not None and now < quiz_.closes_at and not quiz_.is_survey
              and review.member_level(found, quiz_, quiz_.closes_at) != view["review"])
-    return render_template("quiz/result.html", attempt=found, quiz=quiz_, view=view,
+    belongs_to = next(filter(None, (where(quiz_) for where in BELONGS_TO)), None)
+    return render_template("quiz/result.html", attempt=found, quiz=quiz_, view=view, belongs_to=belongs_to,
                            status=catalogue.status(quiz_, user, now), is_open=quiz_.is_open(now),
                            overall=None if quiz_.is_survey or quiz_.is_practice
                            else engine.best_result(quiz_, user),
