@@ -57,18 +57,6 @@ BANNER_MAX_BYTES = 2 * 1024 * 1024
 BANNER_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 
 
-def _int(value, field, message, low, high):
-    if value in (None, ""):
-        return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise DomainError(message, field=field)
-    return number
-
-
 def _may_manage(actor, obj):
     return actor is None or permissions.can(actor, "contest.manage", obj)
 
@@ -147,7 +135,7 @@ def check_contest(actor, data):
         raise DomainError(_("Contest-wide ranking: choose the sum or the average of the rounds."), field="aggregate")
     if data.collective_measure not in Contest.COLLECTIVE_MEASURES:
         raise DomainError(_("Collective prizes: choose a measure from the list."), field="collective_measure")
-    points = _int(data.collective_points_per_prize, "collective_points_per_prize",
+    points = quiz_setup.whole_number(data.collective_points_per_prize, "collective_points_per_prize",
                   _("Points per individual prize won: enter a whole number from 0 to %(n)s.", n=MAX_POINTS),
                   0, MAX_POINTS)
     return dataclasses.replace(data, title=title, units=units, rules_text=rules_text, is_public=bool(data.is_public),
@@ -536,13 +524,12 @@ def _check_tiers(rows):
         if name.casefold() in names:
             raise DomainError(_("Prize %(n)s: %(name)s is listed twice.", n=i, name=name), field="tiers")
         names.add(name.casefold())
-        count = _int(row.count, "tiers", _("%(name)s: enter how many prizes, from 1 to %(max)s.",
-                                           name=name, max=MAX_PRIZES), 1, MAX_PRIZES)
+        how_many = _("%(name)s: enter how many prizes, from 1 to %(max)s.", name=name, max=MAX_PRIZES)
+        count = quiz_setup.whole_number(row.count, "tiers", how_many, 1, MAX_PRIZES)
         if count is None:
-            raise DomainError(_("%(name)s: enter how many prizes, from 1 to %(max)s.", name=name, max=MAX_PRIZES),
-                              field="tiers")
-        share = _int(row.max_share, "tiers", _("%(name)s: the cap is a percent of the participants, from 1 to "
-                                               "100, or empty for none.", name=name), 1, 100)
+            raise DomainError(how_many, field="tiers")
+        cap = _("%(name)s: the cap is a percent of the participants, from 1 to 100, or empty for none.", name=name)
+        share = quiz_setup.whole_number(row.max_share, "tiers", cap, 1, 100)
         cleaned.append(TierInput(name, count, share))
     return cleaned
 

@@ -100,7 +100,8 @@ _ATTEMPT_SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "position": {"type": "integer", "minimum": 1},
-            "kind": {"type": "string", "enum": ["single", "multiple", "truefalse", "survey_single", "survey_multiple", "text"]},
+            "kind": {"type": "string",
+                     "enum": ["single", "multiple", "truefalse", "survey_single", "survey_multiple", "text"]},
             "text": {"type": "string"},
             "multiple": {"type": "boolean", "description": "More than one option may be chosen"},
             "options": {"type": "array", "items": {"$ref": "#/components/schemas/Option"}},

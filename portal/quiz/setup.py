@@ -87,7 +87,8 @@ def fixed_questions(quiz):
             .where(QuizQuestion.quiz == quiz).order_by(QuizQuestion.position)]
 
 
-def _int(value, field, message, low, high):
+def whole_number(value, field, message, low, high):
+    """``value`` as typed (a form's text) as an int within [low, high], None when empty; else DomainError(message)."""
     if value in (None, ""):
         return None
     try:
@@ -124,7 +125,7 @@ def check_quiz(actor, data):
         if unit.id not in seen:
             seen.add(unit.id)
             audience.append(unit)
-    minutes = _int(data.time_limit_minutes, "time_limit_minutes",
+    minutes = whole_number(data.time_limit_minutes, "time_limit_minutes",
                    _("Time limit: enter a number of minutes from 1 to %(n)s, or leave it empty for no limit.",
                      n=MAX_MINUTES), 1, MAX_MINUTES)
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
@@ -134,7 +135,7 @@ def check_quiz(actor, data):
     elif survey:
         attempts = 1  # one response per member
     else:
-        attempts = _int(data.attempts_allowed, "attempts_allowed",
+        attempts = whole_number(data.attempts_allowed, "attempts_allowed",
                         _("Attempts allowed: enter a number from 1 to %(n)s, or 0 for unlimited.", n=MAX_ATTEMPTS),
                         0, MAX_ATTEMPTS)
         attempts = 1 if attempts is None else attempts
@@ -176,7 +177,7 @@ def _check_draws(actor, draws, kinds):
         if draw.topic is None or not _may_use(actor, draw.topic):
             raise DomainError(_("Draw %(n)s: choose a topic from the list.", n=i + 1), field="draws")
         label = _draw_label(i, draw)
-        count = _int(draw.count, "draws", _("%(draw)s: enter how many questions to draw, from 1 to %(max)s.",
+        count = whole_number(draw.count, "draws", _("%(draw)s: enter how many questions to draw, from 1 to %(max)s.",
                                             draw=label, max=MAX_QUESTIONS), 1, MAX_QUESTIONS)
         if count is None:
             raise DomainError(_("%(draw)s: enter how many questions to draw, from 1 to %(max)s.",
