@@ -39,10 +39,10 @@ class NFCTextField(pw.TextField):
 
 
 def lock_rows(query, mode="FOR UPDATE"):
-    """Run ``query`` taking row locks on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers."""
+    """Take row locks on the rows of ``query`` on PostgreSQL; on SQLite nothing is run (its IMMEDIATE
+    transactions already serialise writers, and this sits on the path that starts attempts)."""
     if isinstance(database.obj, pw.PostgresqlDatabase):
-        query = query.for_update(mode)
-    return list(query)
+        list(query.for_update(mode))
 
 
 def make_database(url, instance_path, *, busy_timeout_ms=10_000, synchronous="NORMAL"):
