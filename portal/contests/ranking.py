@@ -113,12 +113,21 @@ def rank_entries(entries, rules=DEFAULT_RULES, truth=None):
 
 # -- in the database -------------------------------------------------------------------------
 
-COUNTING = {
-    # Which attempt counts, by the round quiz's grading method.
-    "highest": lambda frac: [frac.desc(), Attempt.number.asc()],  # best, then the earliest of the best
-    "first": lambda frac: [Attempt.number.asc()],
-    "last": lambda frac: [Attempt.number.desc()],
-}
+# Which attempt counts, by the round quiz's grading method, as one number per attempt whose MAX
+# picks it: GROUP BY user then streams over the (quiz, user, number) index with no sort, and the
+# attempt's number is read back from the key. "highest": the best score, then the earliest of
+# the best (scores compared to 1e-9 of the maximum; numbers below a million).
+_NUMBERS = 1_000_000
+
+
+def _counting_key(method):
+    """(key expression over Attempt, function from the MAX(key) column to the counted attempt's number)."""
+    if method == "first":
+        return pw.Value(0) - Attempt.number, lambda key: pw.Value(0) - key  # (unary minus means DESC to peewee)
+    if method == "last":
+        return Attempt.number, lambda key: key
+    frac = pw.Cast(pw.fn.ROUND(_fraction(Attempt.score, Attempt.max_score) * 1e9), "BIGINT")
+    return frac * _NUMBERS + (_NUMBERS - 1 - Attempt.number), lambda key: (_NUMBERS - 1) - (key - key / _NUMBERS * _NUMBERS)
 
 
 def _fraction(score, max_score):
@@ -144,46 +153,47 @@ def _order(rules, score, max_score, distance, time_used_ms, finished_at):
     return terms
 
 
-def _rank_columns(order):
-    """RANK() over ``order`` and a provisional "not tied", as two SELECT columns (``_flag_ties`` sets the flag)."""
-    return [pw.fn.RANK().over(order_by=order), pw.Value(False)]
+def _ranked(source, columns, order):
+    """SELECT ``columns``, rank, tied FROM ``source``: RANK() over ``order``; tied when another row shares the rank.
 
-
-def _flag_ties(model, scope):
-    """Flag the rows that share their rank (equal on every key) within ``scope`` (a condition on ``model``).
-
-    Cheaper than counting peers in the ranking query itself: one GROUP BY over the (scope, rank) index.
+    The tie flag counts each rank's rows over the ranked rows (they arrive sorted by rank): a cheap
+    second window, where counting peers by every key would sort the round again.
     """
-    shared = model.select(model.rank).where(scope).group_by(model.rank).having(pw.fn.COUNT(model.id) > 1)
-    model.update(tied=True).where(scope, model.rank.in_(shared)).execute()
+    inner = pw.Select(from_list=[source], columns=[
+        *(column.alias(f"v{i}") for i, column in enumerate(columns)),
+        pw.fn.RANK().over(order_by=order).alias("rank")]).alias("k")
+    k = inner.c
+    return pw.Select(from_list=[inner], columns=[
+        *(getattr(k, f"v{i}") for i in range(len(columns))), k.rank,
+        pw.fn.COUNT(pw.SQL("*")).over(partition_by=[k.rank]) > 1]).where(pw.SQL("1 = 1"))  # SQLite: see upsert
 
 
 def rank_round(round_, now=None):
     """Rebuild the round's ranking from its finished attempts; return the number of contestants.
 
-    One INSERT … SELECT: the counted attempt of each contestant (ROW_NUMBER by
-    the round's counting rule), the prediction's true value (a window over
-    them all), the distances, then RANK() by the contest's rules. A confirmed
-    round is frozen: ranking it again is refused.
+    One INSERT … SELECT: the counted attempt of each contestant (a GROUP BY
+    over the attempts index, see ``_counting_key``), the prediction's true
+    value (a window over them all), the distances, then RANK() by the
+    contest's rules, written as an upsert so that ranking again
+    updates rows in place. A confirmed round is frozen: ranking it again is refused.
     """
     if round_.confirmed_at is not None:
         raise Conflict(_("The results of this round are confirmed; they can no longer be recomputed."))
     quiz = round_.quiz
     contest = round_.contest
     rules = clean_rules(contest.ranking_rules)
-    frac = _fraction(Attempt.score, Attempt.max_score)
-    counting = COUNTING.get(quiz.grading_method, COUNTING["highest"])(frac)
-    counted = (Attempt
-               .select(Attempt.id.alias("attempt_id"), Attempt.user.alias("user_id"),
-                       Attempt.unit.alias("unit_id"), Attempt.score, Attempt.max_score, Attempt.time_used_ms,
-                       Attempt.finished_at, Attempt.prediction,
-                       pw.fn.ROW_NUMBER().over(partition_by=[Attempt.user], order_by=counting).alias("rn"),
-                       # The same window (one sort), its frame widened to the whole partition.
-                       pw.fn.COUNT(Attempt.id).over(partition_by=[Attempt.user], order_by=counting,
-                                                    frame_type=pw.Window.ROWS, start=pw.Window.preceding(),
-                                                    end=pw.Window.following()).alias("n"))
-               .where(Attempt.quiz == quiz.id, Attempt.state == "finished", Attempt.user.is_null(False),
-                      Attempt.score.is_null(False), Attempt.max_score.is_null(False))
+    key, number_of = _counting_key(quiz.grading_method)
+    finished = (Attempt.quiz == quiz.id, Attempt.state == "finished", Attempt.user.is_null(False),
+                Attempt.score.is_null(False), Attempt.max_score.is_null(False))
+    per_user = (Attempt
+                .select(Attempt.user.alias("user_id"), pw.fn.MAX(key).alias("k"), pw.fn.COUNT(Attempt.id).alias("n"))
+                .where(*finished).group_by(Attempt.user).alias("g"))
+    g = per_user.c
+    a = Attempt.alias("a")
+    counted = (a.select(a.id.alias("attempt_id"), a.user.alias("user_id"), a.unit.alias("unit_id"), a.score,
+                        a.max_score, a.time_used_ms, a.finished_at, a.prediction, g.n)
+               .from_(per_user)
+               .join(a, on=(a.quiz == quiz.id) & (a.user == g.user_id) & (a.number == number_of(g.k)))
                .alias("c"))
     c = counted.c
     if round_.prediction == "perfect":
@@ -200,24 +210,31 @@ def rank_round(round_, now=None):
         columns.append(truth.alias("truth"))
     best = (pw.Select(from_list=[counted], columns=columns)
             .join(reg, pw.JOIN.LEFT_OUTER, on=(reg.contest == contest.id) & (reg.user == c.user_id))
-            .where(c.rn == 1).alias("b"))
+            .alias("b"))
     b = best.c
     distance = pw.Case(None, [(b.prediction.is_null(), None)], pw.fn.ABS(b.prediction - b.truth)) \
         if truth is not None else None
     order = _order(rules, b.score, b.max_score, distance, b.time_used_ms, b.finished_at)
-    rows = pw.Select(from_list=[best], columns=[
+    rows = _ranked(best, [
         pw.Value(round_.id), b.user_id, b.attempt_id, b.unit_id, b.score, b.max_score, b.time_used_ms,
-        b.finished_at, b.prediction, distance if distance is not None else pw.Value(None), b.n,
-        *_rank_columns(order)])
+        b.finished_at, b.prediction, distance if distance is not None else pw.Value(None), b.n], order)
+    fields = [RoundEntry.round, RoundEntry.user, RoundEntry.attempt, RoundEntry.unit, RoundEntry.score,
+              RoundEntry.max_score, RoundEntry.time_used_ms, RoundEntry.finished_at, RoundEntry.prediction,
+              RoundEntry.distance, RoundEntry.attempts, RoundEntry.rank, RoundEntry.tied]
+    contestants = Attempt.select(Attempt.user).where(*finished)
     with database.atomic():
         _sort_memory()
-        RoundEntry.delete().where(RoundEntry.round == round_.id).execute()
-        count = (RoundEntry.insert_from(rows, fields=[
-            RoundEntry.round, RoundEntry.user, RoundEntry.attempt, RoundEntry.unit, RoundEntry.score,
-            RoundEntry.max_score, RoundEntry.time_used_ms, RoundEntry.finished_at, RoundEntry.prediction,
-            RoundEntry.distance, RoundEntry.attempts, RoundEntry.rank, RoundEntry.tied]).as_rowcount().execute())
-        _flag_ties(RoundEntry, RoundEntry.round == round_.id)
-        value = round_truth(round_)
+        # Re-ranking (the statistics do it every minute of a live round) updates rows in place: no
+        # index churn, and PostgreSQL skips its foreign-key checks where the keys did not change.
+        count = (RoundEntry.insert_from(rows, fields=fields)
+                 .on_conflict(conflict_target=[RoundEntry.round, RoundEntry.user], preserve=fields[2:])
+                 .as_rowcount().execute())
+        entries, perfect = _entry_counts(round_)
+        if entries > (count or 0):
+            # Someone's finished attempts are gone (e.g. the account was removed from the contest).
+            RoundEntry.delete().where(RoundEntry.round == round_.id, RoundEntry.user.not_in(contestants)).execute()
+            entries, perfect = _entry_counts(round_)
+        value = {"participants": entries, "perfect": perfect}.get(round_.prediction)
         Round.update(prediction_truth=value, ranked_at=now or utcnow()).where(Round.id == round_.id).execute()
     round_.prediction_truth, round_.ranked_at = value, now or utcnow()
     return count or 0
@@ -229,14 +246,12 @@ def _sort_memory():
         database.execute_sql("SET LOCAL work_mem = '64MB'")
 
 
-def round_truth(round_):
-    """The true value of the round's prediction question, from its (just built) entries; None without one."""
-    if round_.prediction == "participants":
-        return RoundEntry.select().where(RoundEntry.round == round_.id).count()
-    if round_.prediction == "perfect":
-        return (RoundEntry.select().where(RoundEntry.round == round_.id, RoundEntry.max_score > 0,
-                                          RoundEntry.score >= RoundEntry.max_score).count())
-    return None
+def _entry_counts(round_):
+    """(entries, entries with a perfect score) of the round, in one pass."""
+    e = RoundEntry
+    perfect = pw.fn.SUM(pw.Case(None, [((e.max_score > 0) & (e.score >= e.max_score), 1)], 0))
+    entries, perfect = e.select(pw.fn.COUNT(e.id), perfect).where(e.round == round_.id).tuples().get()
+    return entries, int(perfect or 0)
 
 
 def rank_contest(contest, now=None):
@@ -259,14 +274,12 @@ def rank_contest(contest, now=None):
                   .where(e.round.in_(rounds)).group_by(e.user).alias("t"))
         t = totals.c
         order = [t.total.desc(), _null_last(t.time_used_ms).asc(), t.time_used_ms.asc(), t.last_finished_at.asc()]
-        rows = pw.Select(from_list=[totals], columns=[
-            pw.Value(contest.id), t.user_id, t.unit_id, t.total, t.rounds, t.time_used_ms, t.last_finished_at,
-            *_rank_columns(order)])
+        rows = _ranked(totals, [
+            pw.Value(contest.id), t.user_id, t.unit_id, t.total, t.rounds, t.time_used_ms, t.last_finished_at], order)
         count = (ContestEntry.insert_from(rows, fields=[
             ContestEntry.contest, ContestEntry.user, ContestEntry.unit, ContestEntry.total, ContestEntry.rounds,
             ContestEntry.time_used_ms, ContestEntry.last_finished_at, ContestEntry.rank,
             ContestEntry.tied]).as_rowcount().execute())
-        _flag_ties(ContestEntry, ContestEntry.contest == contest.id)
     return count or 0
 
 

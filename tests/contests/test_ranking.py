@@ -161,6 +161,24 @@ def test_a_confirmed_round_is_frozen(make_round, make_user, cell, make_attempt):
         ranking.rank_round(round_, NOW)
 
 
+def test_ranking_again_updates_every_place(make_round, make_user, cell, make_attempt):
+    """A live round is ranked again and again: new attempts move people, lost attempts drop them, ties clear."""
+    round_ = make_round(prediction="participants")
+    a, b, c = (make_user(unit=cell) for _ in range(3))
+    make_attempt(round_, a, 8, seconds=200)
+    make_attempt(round_, b, 8, seconds=200)
+    gone = make_attempt(round_, c, 5)
+    assert ranking.rank_round(round_, NOW) == 3
+    assert entries_of(round_) == sorted([(a.id, 1, True), (b.id, 1, True)]) + [(c.id, 3, False)]
+    better = make_attempt(round_, b, 9, at=NOW + dt.timedelta(hours=1))
+    gone.delete_instance()
+    assert ranking.rank_round(round_, NOW) == 2
+    assert entries_of(round_) == [(b.id, 1, False), (a.id, 2, False)]
+    entry = RoundEntry.get(RoundEntry.user == b)
+    assert (entry.attempt_id, entry.score, entry.attempts) == (better.id, 9, 2)
+    assert reload(round_).prediction_truth == 2
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_the_database_agrees_with_the_rule(make_round, make_contest, make_user, cell, make_attempt, seed):
     """Random rounds full of ties: the SQL ranking gives every contestant the pure rule's rank and flag."""
