@@ -14,6 +14,8 @@ from playhouse.schema_diff import diff_models
 from portal import db as dbmod
 from portal.accounts import users
 from portal.accounts.models import MODELS, Unit, User
+from portal import jobs  # noqa: F401  (registers the job models)
+from portal.certificates import models as certificate_models  # noqa: F401  (registers the certificate models)
 from portal.contests import models as contest_models  # noqa: F401  (registers the contest models)
 from portal.quiz import models as quiz_models  # noqa: F401  (registers the quiz models)
 from tests.conftest import PG_URL

@@ -9,6 +9,7 @@ and frozen when the organiser confirms the round.
 import peewee as pw
 
 from ..accounts.models import Unit, User, utcnow
+from ..certificates.models import Design
 from ..db import BaseModel, NFCCharField, NFCTextField
 from ..quiz.models import Attempt, Quiz
 
@@ -32,6 +33,7 @@ class Contest(BaseModel):
     collective_points_per_prize = pw.IntegerField(default=5)  # the points formula: per individual prize won
     is_published = pw.BooleanField(default=False)  # shown to contestants (the rounds open by their quizzes)
     results_published_at = pw.DateTimeField(null=True)  # the contest-wide results and prizes
+    certificate_design = pw.ForeignKeyField(Design, null=True, backref="+", on_delete="SET NULL")  # giấy khen texts
     created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
 
