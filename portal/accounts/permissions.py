@@ -156,6 +156,16 @@ def _own_attempt(user, attempt):
     return attempt is not None and attempt.user_id is not None and attempt.user_id == user.id
 
 
+def _manage_certificates(user, obj=None):
+    """Designs, certificates and bulk jobs owned by a unit in the organiser's subtree (any when None)."""
+    return _manage_quiz(user, obj)
+
+
+def _own_certificate(user, certificate):
+    """Download one's own certificate (a person's; a unit's belongs to its organisers)."""
+    return certificate is not None and certificate.user_id is not None and certificate.user_id == user.id
+
+
 RULES = {
     "units.manage": _admin,
     "users.manage_all": _admin,
@@ -171,6 +181,8 @@ RULES = {
     "attempt.own": _own_attempt,
     "contest.manage": _manage_contest,
     "contest.take_part": _take_part,
+    "certificate.manage": _manage_certificates,
+    "certificate.own": _own_certificate,
 }
 
 
@@ -191,7 +203,7 @@ def units_for(user, permission):
     if is_admin(user):
         return Unit.select()
     subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view", "quiz.manage",
-                                                        "contest.manage") else []
+                                                        "contest.manage", "certificate.manage") else []
     cells = secretary_cells(user) if permission == "members.view" else []
     conds = [Unit.path.startswith(s.path) for s in subtrees] + [Unit.id == c.id for c in cells]
     if not conds:
