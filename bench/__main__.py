@@ -10,7 +10,7 @@ nothing here asserts a time.
 
 import sys
 
-from bench import contest_export, contest_stats, foundation, quiz_attempt, quiz_import
+from bench import certificates, contest_export, contest_stats, foundation, quiz_attempt, quiz_import
 
 BENCHES = {
     "login": foundation.bench_login,
@@ -20,6 +20,7 @@ BENCHES = {
     "attempt": quiz_attempt.bench_attempt,
     "contest-stats": contest_stats.bench_stats,
     "contest-export": contest_export.bench_export,
+    "certificates": certificates.bench_certificates,
 }
 
 

@@ -2,7 +2,10 @@
 
 PDFs are rendered by WeasyPrint behind a fetcher that reads nothing but
 ``data:`` URIs and files under ``portal/static/`` (the bundled fonts), so a
-document can never pull in a local file or reach the network.
+document can never pull in a local file or reach the network: ``file:`` URLs
+elsewhere, every other scheme (http, https, ftp...) and so every host, loopback
+and link-local addresses included, are refused before anything is opened, and
+nothing is ever redirected.
 
 Spreadsheet cells that Excel would read as a formula (text starting with
 ``= + - @``, a tab or a carriage return) are written with a leading apostrophe.
@@ -11,6 +14,7 @@ Spreadsheet cells that Excel would read as a formula (text starting with
 import csv
 import datetime as dt
 import io
+import logging
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 STATIC_DIR = (Path(__file__).parent / "static").resolve()
+
+log = logging.getLogger(__name__)
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,14 +44,28 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
-        """Serve data: URIs and files under ``root``; refuse everything else."""
+        """Serve data: URIs and files under ``root``; refuse everything else.
 
-        def __init__(self, root=STATIC_DIR):
-            # Fatal: a refused URL is a bug in a template, never something to skip quietly.
-            super().__init__(fail_on_errors=True, allowed_protocols={"data", "file"})
+        With ``fail_on_errors`` (the default) a refused URL stops the rendering: for the sheets a
+        refused URL is a bug in a template, never something to skip quietly. Without it the
+        document renders without the resource and the refusal is logged as a warning.
+        """
+
+        def __init__(self, root=STATIC_DIR, fail_on_errors=True):
+            # No redirect handler: nothing this fetcher opens can answer with a redirect anyway.
+            super().__init__(fail_on_errors=fail_on_errors, allowed_protocols={"data", "file"},
+                             allow_redirects=False)
             self.root = Path(root).resolve()
 
         def fetch(self, url, headers=None):
+            try:
+                return self._fetch(url, headers)
+            except FetchRefused as exc:
+                if not self._fail_on_errors:
+                    log.warning("%s", exc)
+                raise
+
+        def _fetch(self, url, headers):
             scheme = url.split(":", 1)[0].lower() if ":" in url else ""
             if scheme == "data":
                 return super().fetch(url, headers)
@@ -62,9 +82,13 @@ def _fetcher_class():
     return StaticOnlyFetcher
 
 
-def url_fetcher(root=STATIC_DIR):
-    """A WeasyPrint URL fetcher limited to data: URIs and files under ``root``."""
-    return _fetcher_class()(root)
+def url_fetcher(root=STATIC_DIR, fail_on_errors=True):
+    """A WeasyPrint URL fetcher limited to data: URIs and files under ``root``.
+
+    ``fail_on_errors=False``: a refused URL is left out of the document (with a warning in the log)
+    instead of stopping the rendering.
+    """
+    return _fetcher_class()(root, fail_on_errors)
 
 
 def render_pdf(html, base_dir=STATIC_DIR):
