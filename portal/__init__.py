@@ -23,6 +23,7 @@ def create_app(test_config=None):
     _load_secret_key(app)
 
     from . import db, extensions, formatting, security
+    from . import jobs
     from .accounts.admin_views import admin
     from .accounts.roster_views import members
     from .accounts.views import auth
@@ -38,6 +39,8 @@ def create_app(test_config=None):
     from .contests import member_views, setup_views  # noqa: F401 (contest set-up and contestants' pages)
     from .contests import registration, registration_views  # noqa: F401 (permission hooks; registration pages)
     from .contests import stats_views  # noqa: F401 (statistics per unit and collective prizes)
+    from .contests import certificate_views  # noqa: F401 (the contest's certificate texts, issuing, downloads)
+    from .certificates.views import certificate_admin, certificates
 
     db.init_app(app)
     extensions.init_app(app)
@@ -51,6 +54,10 @@ def create_app(test_config=None):
     app.register_blueprint(quiz_api)
     app.register_blueprint(contest_admin)
     app.register_blueprint(contests)
+    app.register_blueprint(certificates)
+    app.register_blueprint(certificate_admin)
+    app.register_blueprint(jobs.blueprint)
+    jobs.init_app(app)
 
     from .cli import register
 

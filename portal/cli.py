@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import zipfile
 from contextlib import closing
 
 import click
@@ -170,7 +171,34 @@ def serve_command(bind, workers, threads):
             return app
 
     click.echo(f"Portal đang chạy tại http://{options['bind']} (Ctrl+C để dừng).")
-    Server().run()
+    worker = _start_embedded_worker(cfg)
+    try:
+        Server().run()
+    finally:
+        _stop_embedded_worker(worker)
+
+
+def _start_embedded_worker(cfg):
+    """`portal worker` beside gunicorn (JOBS_EMBEDDED_WORKER), so jobs run with no extra command."""
+    from . import jobs
+
+    if not cfg["JOBS_EMBEDDED_WORKER"] or jobs.huey.immediate:
+        return None
+    # A session of its own: Ctrl+C reaches gunicorn only, and the worker is stopped below, at once.
+    worker = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"], start_new_session=True)
+    click.echo(f"Việc nền (tải giấy khen hàng loạt) chạy trong tiến trình {worker.pid}.")
+    return worker
+
+
+def _stop_embedded_worker(worker):
+    if worker is None or worker.poll() is not None:
+        return
+    worker.terminate()  # huey stops at once; a job cut short is marked failed, never left "running"
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 @click.command("import-members")
@@ -400,8 +428,157 @@ def export_results_command(round_id, contest_id, fmt, output):
     click.echo(f"Đã xuất kết quả {label} vào {target}.")
 
 
+@click.command("issue-certificates")
+@click.option("--round", "round_id", metavar="ID", help="The round whose prize winners receive certificates.")
+@click.option("--contest", "contest_id", metavar="ID",
+              help="The contest whose contest-wide prize winners receive them.")
+@click.option("--participation", is_flag=True,
+              help="Also a certificate of participation (giấy chứng nhận) for every contestant.")
+@with_appcontext
+def issue_certificates_command(round_id, contest_id, participation):
+    """Issue the certificates of a round's or a contest's published prizes (those already issued are skipped)."""
+    from .accounts.models import utcnow
+    from .contests import certify
+    from .contests.models import Contest, Round
+
+    if (round_id is None) == (contest_id is None):
+        fail("Hãy chọn đúng một trong hai: --round ID (một vòng thi) hoặc --contest ID (cả hội thi).")
+    raw_id = round_id if round_id is not None else contest_id
+    if not raw_id.strip().isdigit():
+        fail(f"Mã {'vòng thi' if round_id is not None else 'hội thi'} phải là một số nguyên dương, "
+             f"không phải {raw_id!r}.")
+    _require_schema()
+    public_url = current_app.config["PUBLIC_URL"]
+    with dbmod.database.connection_context():
+        try:
+            if round_id is not None:
+                round_ = Round.get_or_none(Round.id == int(raw_id))
+                if round_ is None:
+                    fail(f"Không có vòng thi mã {raw_id}.")
+                label = f"vòng {round_.number} của hội thi «{round_.contest.title}»"
+                issued, skipped = certify.issue_for_round(None, round_, utcnow(), public_url, participation)
+            else:
+                contest = Contest.get_or_none(Contest.id == int(raw_id))
+                if contest is None:
+                    fail(f"Không có hội thi mã {raw_id}.")
+                label = f"hội thi «{contest.title}»"
+                issued, skipped = certify.issue_for_contest(None, contest, utcnow(), public_url, participation)
+        except DomainError as exc:
+            fail(str(exc))
+    click.echo(f"Đã cấp {len(issued)} giấy cho {label}; bỏ qua {skipped} giấy đã cấp trước đó.")
+
+
+@click.command("render-certificates")
+@click.option("--round", "round_id", metavar="ID", help="The round whose certificates to render.")
+@click.option("--contest", "contest_id", metavar="ID",
+              help="The contest whose certificates to render (its rounds' too).")
+@click.option("--all-statuses", is_flag=True, help="Also the revoked and replaced ones (default: valid ones only).")
+@click.option("-o", "--output", required=True, metavar="OUT.pdf|OUT.zip|DIR",
+              help="One print-ready PDF, a ZIP of single PDFs, or a folder of single PDFs.")
+@with_appcontext
+def render_certificates_command(round_id, contest_id, all_statuses, output):
+    """Render the certificates of a round or a contest into one PDF, a ZIP, or a folder of PDFs."""
+    from . import jobs
+    from .contests.models import Contest, Round
+
+    if (round_id is None) == (contest_id is None):
+        fail("Hãy chọn đúng một trong hai: --round ID (một vòng thi) hoặc --contest ID (cả hội thi).")
+    raw_id = round_id if round_id is not None else contest_id
+    if not raw_id.strip().isdigit():
+        fail(f"Mã {'vòng thi' if round_id is not None else 'hội thi'} phải là một số nguyên dương, "
+             f"không phải {raw_id!r}.")
+    _require_schema()
+    target = os.path.abspath(output)
+    fmt = os.path.splitext(target)[1].lower().lstrip(".")
+    if fmt not in ("pdf", "zip"):
+        fmt = "dir"
+        if os.path.exists(target) and not os.path.isdir(target):
+            fail(f"{target} không phải một thư mục. Hãy đặt tên tệp đuôi .pdf hoặc .zip, hoặc chọn một thư mục.")
+    if not os.path.isdir(os.path.dirname(target)):
+        fail(f"Không có thư mục {os.path.dirname(target)}.")
+    with dbmod.database.connection_context():
+        if round_id is not None:
+            round_ = Round.get_or_none(Round.id == int(raw_id))
+            if round_ is None:
+                fail(f"Không có vòng thi mã {raw_id}.")
+            prefix = f"contest:{round_.contest_id}/round:{round_.id}/"
+            label = f"vòng {round_.number} của hội thi «{round_.contest.title}»"
+        else:
+            contest = Contest.get_or_none(Contest.id == int(raw_id))
+            if contest is None:
+                fail(f"Không có hội thi mã {raw_id}.")
+            prefix, label = f"contest:{contest.id}/", f"hội thi «{contest.title}»"
+        certificates = list(jobs.certificates_by_source(prefix, all_statuses))
+        if not certificates:
+            which = "nào" if all_statuses else "nào còn hiệu lực"
+            fail(f"{label[0].upper() + label[1:]} chưa có giấy khen hay giấy chứng nhận {which}: không có gì để in. "
+                 f"Hãy cấp giấy trước (portal issue-certificates --{'round' if round_id else 'contest'} {raw_id}).")
+        datas = [c.values for c in certificates]
+        processes = current_app.config["JOBS_RENDER_PROCESSES"]
+        partial = target + ".part"
+        try:
+            with click.progressbar(length=len(datas), label="Đang tạo giấy", show_pos=True) as bar:
+                def progress(done, total):
+                    bar.update(done - bar.pos)
+
+                if fmt == "dir":
+                    _render_into_folder(jobs, datas, target, progress, processes)
+                else:
+                    jobs.write_certificates(datas, fmt, partial, progress, processes)
+                    os.replace(partial, target)
+        except (OSError, DomainError) as exc:
+            fail(f"Không ghi được: {exc}")
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    kinds = [sum(c.kind == kind for c in certificates) for kind in ("merit", "participation")]
+    counted = " và ".join(f"{n} {name}" for n, name in zip(kinds, ("giấy khen", "giấy chứng nhận")) if n)
+    where = {"pdf": "tệp PDF", "zip": "tệp ZIP", "dir": "thư mục"}[fmt]
+    click.echo(f"Đã ghi {counted} của {label} vào {where} {target}.")
+
+
+def _render_into_folder(jobs, datas, folder, progress, processes):
+    """Single PDFs in ``folder``, named as in the ZIP download (rendered as one, then unpacked)."""
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="portal-certificates-") as tmp:
+        archive = os.path.join(tmp, "certificates.zip")
+        jobs.write_certificates(datas, "zip", archive, progress, processes)
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                with zf.open(name) as src, open(os.path.join(folder, os.path.basename(name)), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+
+
+@click.command("worker")
+@click.option("--workers", "-w", type=int, help="Jobs run at once (default JOBS_WORKERS).")
+@with_appcontext
+def worker_command(workers):
+    """Run the background jobs (bulk certificate PDFs) until stopped; `portal serve` starts one by itself."""
+    import logging
+
+    from . import jobs
+
+    _require_schema()
+    if jobs.huey.immediate:
+        fail("Việc nền đang chạy ngay trong từng yêu cầu (TESTING hoặc JOBS_IMMEDIATE): không cần tiến trình này.")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("huey").addHandler(handler)
+    logging.getLogger("huey").setLevel(logging.INFO)
+    workers = workers or current_app.config["JOBS_WORKERS"]
+    url = current_app.config["JOBS_URL"]
+    queue = f"Redis {url.split('@')[-1]}" if url else jobs.huey.storage.filename
+    click.echo(f"Đang xử lý việc nền (hàng đợi {queue}), {workers} việc cùng lúc (Ctrl+C để dừng).")
+    jobs.huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
 def register(app):
     for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
                     import_members_command, import_questions_command, export_questions_command,
-                    finalise_overdue_command, export_results_command):
+                    finalise_overdue_command, export_results_command, issue_certificates_command,
+                    render_certificates_command, worker_command):
         app.cli.add_command(command)
+
+
+if __name__ == "__main__":  # `python -m portal.cli`: how `portal serve` starts its worker
+    main()

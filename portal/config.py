@@ -53,6 +53,7 @@ RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_LOGIN = "20 per minute"
 RATELIMIT_QUIZ_START = "30 per minute"  # starting (or resuming) attempts, per account
 RATELIMIT_REGISTER = "10 per hour"  # public contest registrations, per address
+RATELIMIT_VERIFY = "30 per minute"  # public certificate verification pages, per address
 
 # `portal serve`
 SERVE_BIND = "127.0.0.1:5000"
@@ -62,3 +63,13 @@ SERVE_THREADS = 4
 # Shown on the credentials sheet so new members know where to log in.
 PUBLIC_URL = "http://127.0.0.1:5000"
 ORGANISATION_NAME = "Cổng học tập và làm theo"
+
+# Background jobs (bulk certificate PDFs) go through a Huey queue. Empty: SQLite at instance/jobs.db, for one
+# host; redis://127.0.0.1:6379/1 shares the queue between app hosts.
+JOBS_URL = ""
+JOBS_QUEUE = "portal"  # the queue's name: deployments that share one Redis need different names
+JOBS_IMMEDIATE = None  # run each job inline in the request: None means only under TESTING
+JOBS_WORKERS = 1  # jobs `portal worker` runs at once
+JOBS_RENDER_PROCESSES = 2  # processes rendering one job's pages (up to the number of cores)
+JOBS_EMBEDDED_WORKER = True  # `portal serve` runs `portal worker` beside gunicorn and stops it with the server
+JOBS_KEEP_DAYS = 7  # jobs and their files are deleted after this many days

@@ -294,6 +294,31 @@ def _load_contest(units, term, life, now):
     prizes.confirm_round(None, first, now)
     collective.award(contest, first, None, now)
     prizes.publish_round(None, first, now)
+    _issue_certificates(contest, first.id, now)
+
+
+# The texts of the demo contest's giấy khen: the district committee of Hòa Vang (Đà Nẵng) awards them.
+DEMO_DESIGN = {
+    "name": "Giấy khen Hội thi trực tuyến năm 2025", "header": "party",
+    "superior_body": "ĐẢNG BỘ THÀNH PHỐ ĐÀ NẴNG", "issuing_committee": "HUYỆN ỦY HÒA VANG",
+    "issuing_body": "BAN THƯỜNG VỤ HUYỆN ỦY HÒA VANG",
+    "merit_achievement": "Đã có thành tích xuất sắc trong {hoi_thi}, đạt {giai} {vong}.",
+    "participation_achievement": "Đã tích cực tham gia {hoi_thi}, {vong}.",
+    "decision_number": "125-QĐ/HU", "place": "Hòa Vang", "signer_on_behalf": "T/M BAN THƯỜNG VỤ",
+    "signer_title": "PHÓ BÍ THƯ THƯỜNG TRỰC", "signer_name": "Nguyễn Văn Bình",
+}
+
+
+def _issue_certificates(contest, round_id, now):
+    """Contest 1's certificate texts, and the certificates of round 1's prize winners (ready to verify)."""
+    from flask import current_app
+
+    from .certificates.issue import local_date
+    from .contests import certify
+    from .contests.models import Round
+
+    certify.save_design(None, contest, dict(DEMO_DESIGN, decision_date=local_date(now)), now)
+    certify.issue_for_round(None, Round.get_by_id(round_id), now, current_app.config["PUBLIC_URL"])
 
 
 def login_help(url=None):

@@ -80,6 +80,11 @@ ACTION_LABELS = {
     "contest.results_published": _l("Published the contest's results"),
     "contest.collective_awarded": _l("Gave the collective prizes"),
     "contest.collective_adjusted": _l("Adjusted a collective prize by hand"),
+    "certificate.issue": _l("Issued certificates"),
+    "certificate.replace": _l("Corrected a certificate (new version)"),
+    "certificate.revoke": _l("Revoked a certificate"),
+    "certificate.design": _l("Changed a certificate design"),
+    "certificate.image": _l("Uploaded a certificate image"),
 }
 
 # The fields that audit details name, in Vietnamese.
