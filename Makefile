@@ -7,17 +7,30 @@ PORT   ?= 5000
 PO     := portal/translations/vi/LC_MESSAGES/messages.po
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test install install-test translations extract-messages bench clean
+.PHONY: run test install install-test system-libs translations extract-messages bench clean
+
+# WeasyPrint's native libraries (HarfBuzz subsetting makes PDFs about 5x faster). On Debian, when
+# one is missing and we run as root, apt-get installs it; otherwise say what to install.
+SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 
 # The address printed with the demo logins and on credentials sheets.
 run: export PORTAL_PUBLIC_URL ?= http://$(HOST):$(PORT)
-run: install $(MO)
+run: system-libs install $(MO)
 	$(BIN)/portal init-db
 	$(BIN)/portal demo --if-empty
 	$(BIN)/portal serve --bind $(HOST):$(PORT)
 
 test: install-test $(MO)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+system-libs:
+	@command -v dpkg-query >/dev/null || exit 0; \
+	missing=$$(for p in $(SYSTEM_LIBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "Thiếu thư viện hệ thống (cài bằng apt-get): $$missing"; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
