@@ -17,6 +17,7 @@ from portal.accounts.models import MODELS, Unit, User
 from portal import jobs  # noqa: F401  (registers the job models)
 from portal.certificates import models as certificate_models  # noqa: F401  (registers the certificate models)
 from portal.contests import models as contest_models  # noqa: F401  (registers the contest models)
+from portal.pledges import models as pledge_models  # noqa: F401  (registers the pledge models)
 from portal.quiz import models as quiz_models  # noqa: F401  (registers the quiz models)
 from tests.conftest import PG_URL
 

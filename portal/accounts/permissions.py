@@ -5,7 +5,7 @@ else decides who may do what.
 
     admin       everything
     organiser   members, rosters, quizzes and contests of the units in a subtree
-    secretary   the roster (and later the pledges) of one cell
+    secretary   the roster and the pledges of one cell
     member      their own account and what is open to their unit
 """
 
@@ -166,6 +166,59 @@ def _own_certificate(user, certificate):
     return certificate is not None and certificate.user_id is not None and certificate.user_id == user.id
 
 
+def _manage_pledges(user, obj=None):
+    """Open pledge periods, see the boards and exports of units in the organiser's subtree (any when None);
+    ``obj`` is a period (its owner unit) or a unit."""
+    return _manage_quiz(user, obj)
+
+
+def _pledge_cell(pledge):
+    """The cell a pledge belongs to now: a member's current cell (the record follows the member)."""
+    if pledge.kind == "member" and pledge.user is not None and pledge.user.unit_id is not None:
+        return pledge.user.unit
+    return pledge.unit
+
+
+def _file_pledge(user, pledge):
+    """Write the words of a pledge: the member's own; a unit's by its secretary (a cell) or organiser."""
+    if pledge is None:
+        return False
+    if pledge.kind == "member":
+        return pledge.user_id is not None and pledge.user_id == user.id
+    return any(c.id == pledge.unit_id for c in secretary_cells(user)) or \
+        any(s.id == pledge.unit_id for s in organiser_scopes(user))
+
+
+def _review_pledge(user, pledge):
+    """Acknowledge, return and evaluate: a member's by the secretary (or deputy) of their cell now; a unit's
+    by an organiser of the committee above it."""
+    if pledge is None:
+        return False
+    if pledge.kind == "member":
+        cell = _pledge_cell(pledge)
+        return cell is not None and any(c.id == cell.id for c in secretary_cells(user))
+    parent = pledge.unit.parent if pledge.unit.parent_id is not None else None
+    return _within_any(parent, organiser_scopes(user))
+
+
+def _view_pledge(user, pledge):
+    """Read a pledge: who files or reviews it, and organisers of its unit (they see, they do not write)."""
+    if pledge is None:
+        return False
+    return (is_admin(user) or _file_pledge(user, pledge) or _review_pledge(user, pledge)
+            or _within_any(_pledge_cell(pledge), organiser_scopes(user)))
+
+
+def _pledge_board(user, unit=None):
+    """A cell's board: its secretary, or an organiser above it (any such unit when None)."""
+    if is_admin(user):
+        return True
+    cells = secretary_cells(user)
+    if unit is None:
+        return bool(cells or organiser_scopes(user))
+    return any(c.id == unit.id for c in cells) or _within_any(unit, organiser_scopes(user))
+
+
 RULES = {
     "units.manage": _admin,
     "users.manage_all": _admin,
@@ -183,6 +236,11 @@ RULES = {
     "contest.take_part": _take_part,
     "certificate.manage": _manage_certificates,
     "certificate.own": _own_certificate,
+    "pledge.manage": _manage_pledges,
+    "pledge.file": _file_pledge,
+    "pledge.review": _review_pledge,
+    "pledge.view": _view_pledge,
+    "pledge.board": _pledge_board,
 }
 
 
@@ -203,7 +261,8 @@ def units_for(user, permission):
     if is_admin(user):
         return Unit.select()
     subtrees = organiser_scopes(user) if permission in ("members.manage", "members.view", "quiz.manage",
-                                                        "contest.manage", "certificate.manage") else []
+                                                        "contest.manage", "certificate.manage",
+                                                        "pledge.manage") else []
     cells = secretary_cells(user) if permission == "members.view" else []
     conds = [Unit.path.startswith(s.path) for s in subtrees] + [Unit.id == c.id for c in cells]
     if not conds:
