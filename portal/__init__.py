@@ -41,6 +41,10 @@ def create_app(test_config=None):
     from .contests import stats_views  # noqa: F401 (statistics per unit and collective prizes)
     from .contests import certificate_views  # noqa: F401 (the contest's certificate texts, issuing, downloads)
     from .certificates.views import certificate_admin, certificates
+    from .pledges.blueprints import pledge_admin, pledges
+    from .pledges import review_views, views as pledge_views  # noqa: F401 (members' and secretaries' pledge pages)
+    from .pledges import manage_views as pledge_manage_views  # noqa: F401 (periods, committee board, XLSX)
+    from .pledges import document_views, unit_views  # noqa: F401 (pledge PDFs; unit pledges' pages)
 
     db.init_app(app)
     extensions.init_app(app)
@@ -56,6 +60,8 @@ def create_app(test_config=None):
     app.register_blueprint(contests)
     app.register_blueprint(certificates)
     app.register_blueprint(certificate_admin)
+    app.register_blueprint(pledges)
+    app.register_blueprint(pledge_admin)
     app.register_blueprint(jobs.blueprint)
     jobs.init_app(app)
 

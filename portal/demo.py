@@ -95,6 +95,7 @@ def load(if_empty=False):
                     phone=f"09{rng.randint(10_000_000, 99_999_999)}", password_hash=shared_hash))
         User.insert_many(rows).execute()
         _load_quizzes(units, utcnow())
+        _load_pledges(units, utcnow())
     return True
 
 
@@ -319,6 +320,174 @@ def _issue_certificates(contest, round_id, now):
 
     certify.save_design(None, contest, dict(DEMO_DESIGN, decision_date=local_date(now)), now)
     certify.issue_for_round(None, Round.get_by_id(round_id), now, current_app.config["PUBLIC_URL"])
+
+
+# -- pledges ---------------------------------------------------------------------------------------
+
+PLEDGE_TOPIC = ("Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh về ý chí tự lực, tự cường và khát "
+                "vọng phát triển đất nước phồn vinh, hạnh phúc")
+PLEDGE_BASIS = ("Căn cứ Chỉ thị 05-CT/TW ngày 15/5/2016 của Bộ Chính trị về đẩy mạnh học tập và làm theo tư tưởng, "
+                "đạo đức, phong cách Hồ Chí Minh; Kế hoạch của Ban Thường vụ Huyện ủy Hòa Vang năm 2026")
+COMMITMENTS = {
+    "ideology": "Kiên định chủ nghĩa Mác - Lê-nin, tư tưởng Hồ Chí Minh; chấp hành nghiêm chủ trương của Đảng, "
+                "chính sách, pháp luật của Nhà nước và quy định của địa phương.",
+    "ethics": "Giữ gìn phẩm chất đạo đức, lối sống giản dị, trung thực, khiêm tốn; không vi phạm những điều đảng "
+              "viên không được làm.",
+    "discipline": "Chấp hành nghiêm nguyên tắc tập trung dân chủ; sinh hoạt chi bộ đầy đủ, đóng đảng phí đúng quy "
+                  "định.",
+    "style": "Gần dân, trọng dân, nói đi đôi với làm; đúng giờ, đúng hẹn, giải quyết công việc đến nơi đến chốn.",
+    "duties": "Hoàn thành tốt nhiệm vụ được giao; tích cực tham gia các phong trào thi đua của địa phương.",
+    "remedy": "Khắc phục hạn chế năm 2025: phát biểu ý kiến trong sinh hoạt chi bộ còn ít, chưa chủ động đề xuất.",
+}
+# (content, measure, deadline, evidence) by the kind of cell: a village's, an office's, the health centre's.
+PLEDGE_ITEMS = {
+    "village": [
+        ("Vận động bà con giữ gìn vệ sinh môi trường, không xả rác ra đường làng",
+         "Phụ trách vận động 15 hộ trong xóm tham gia tổng vệ sinh sáng Chủ nhật cuối tháng", "Hằng tháng",
+         "Tuyến đường xóm xanh, sạch; 15 hộ ký cam kết"),
+        ("Giúp đỡ một hộ nghèo trong thôn phát triển kinh tế",
+         "Hỗ trợ giống gà và hướng dẫn kỹ thuật chăn nuôi cho một hộ nghèo trong xóm", "Quý III/2026",
+         "Hộ được giúp đỡ có thêm nguồn thu nhập ổn định"),
+        ("Nêu gương trong gia đình, vận động người thân chấp hành tốt chủ trương của địa phương",
+         "Vận động gia đình hiến đất mở rộng đường bê tông liên thôn", "Quý II/2026",
+         "Gia đình hiến 30 m² đất làm đường"),
+        ("Tham gia giữ gìn an ninh trật tự, phòng chống tệ nạn xã hội ở thôn",
+         "Tham gia tổ an ninh tự quản, tuần tra đêm 2 lần mỗi tháng", "Cả năm",
+         "Sổ trực tuần tra; không để xảy ra trộm cắp trong xóm"),
+        ("Thực hành tiết kiệm trong việc cưới, việc tang",
+         "Vận động các gia đình trong xóm tổ chức đám cưới gọn nhẹ, không kéo dài", "Cả năm",
+         "Không có đám cưới kéo dài quá một ngày trong xóm"),
+    ],
+    "office": [
+        ("Giải quyết công việc đúng hạn, không để hồ sơ tồn đọng",
+         "Lập sổ theo dõi văn bản đến, xử lý xong trong 3 ngày làm việc", "Cả năm",
+         "100% văn bản được xử lý đúng hạn"),
+        ("Tiết kiệm điện, nước, văn phòng phẩm tại cơ quan",
+         "Tắt điện, điều hòa khi ra khỏi phòng; in hai mặt, dùng văn bản điện tử", "Cả năm",
+         "Chi phí văn phòng phẩm của phòng giảm 10% so với năm 2025"),
+        ("Tự học nâng cao trình độ, thực hiện chuyển đổi số trong công việc",
+         "Hoàn thành khóa bồi dưỡng kỹ năng số; ký số toàn bộ văn bản phát hành", "Quý III/2026",
+         "Giấy chứng nhận hoàn thành khóa học"),
+        ("Giữ thái độ niềm nở, tận tình khi tiếp công dân",
+         "Hướng dẫn một lần đầy đủ, không để người dân phải đi lại nhiều lần", "Cả năm",
+         "Không có phản ánh về thái độ phục vụ"),
+    ],
+    "health": [
+        ("Thực hiện lời dạy của Bác “Lương y phải như từ mẫu”",
+         "Tận tình chăm sóc người bệnh, giải thích rõ ràng khi người bệnh và người nhà hỏi", "Cả năm",
+         "Tỷ lệ người bệnh hài lòng trên 95% theo phiếu khảo sát"),
+        ("Khám sức khỏe miễn phí cho người cao tuổi neo đơn",
+         "Cùng tổ y tế lưu động khám, cấp thuốc cho người cao tuổi ở hai thôn vùng sâu", "Quý II/2026",
+         "Danh sách 60 người cao tuổi được khám"),
+    ],
+}
+RETURN_COMMENT = ("Đồng chí ghi rõ số hộ sẽ vận động và thời gian hoàn thành; phần sản phẩm dự kiến còn chung chung, "
+                  "chưa đo đếm được.")
+NOTES = ["Tháng 4/2026: đã gặp và vận động được 9/15 hộ; chi bộ đã biểu dương tại buổi sinh hoạt tháng 5.",
+         "Tháng 8/2026: hoàn thành phần việc quý III, có ảnh chụp và biên bản kèm theo."]
+EVALUATION_COMMENTS = {
+    "excellent": "Đồng chí thực hiện đầy đủ, vượt các nội dung đã đăng ký, có sản phẩm cụ thể; là tấm gương để "
+                 "đảng viên trong chi bộ học tập.",
+    "good": "Đồng chí hoàn thành tốt các việc đã đăng ký, có sản phẩm cụ thể; cần chủ động hơn trong phát biểu ý "
+            "kiến tại sinh hoạt chi bộ.",
+    "fulfilled": "Đồng chí hoàn thành các việc đã đăng ký nhưng còn chậm so với thời hạn đề ra.",
+    "not_fulfilled": "Đồng chí chưa thực hiện được việc đã đăng ký, chưa báo cáo kết quả đúng hạn; chi bộ đề nghị "
+                     "khắc phục trong năm 2027.",
+}
+# Per cell: the states of its members' pledges in the order of their accounts (the rest have not started);
+# an evaluated or closed one as "closed:good". The named accounts of An Sơn come first (see _load_pledges).
+PLEDGE_PLAN = {
+    "HU-HN-T1": ["submitted", "submitted", "submitted", "submitted_late", "returned", "draft", "draft", "acknowledged",
+                 "acknowledged", "reported", "reported", "evaluated:good"],
+    "HU-HN-T2": ["closed:excellent", "closed:excellent", "closed:excellent", "closed:good", "closed:good",
+                 "closed:good", "closed:fulfilled", "corrected:good", "evaluated:excellent", "evaluated:good",
+                 "evaluated:fulfilled", "evaluated:not_fulfilled"],
+    "HU-CQ-VP": ["acknowledged", "acknowledged", "acknowledged", "acknowledged", "reported", "reported", "reported",
+                 "submitted", "submitted", "returned", "draft", "draft"],
+    "HU-HP-T1": ["closed:excellent", "closed:good", "closed:good", "closed:good", "closed:good", "closed:good",
+                 "closed:good", "closed:fulfilled", "closed:fulfilled", "closed:fulfilled", "reported", "reported",
+                 "reported", "reported"],
+    "HU-YT": ["submitted", "submitted", "submitted", "submitted", "acknowledged"],
+}
+
+
+def _load_pledges(units, now):
+    """The 2026 period of the district committee with members' pledges in every state across five cells.
+
+    The members act for themselves and ``bithu`` reviews An Sơn's pledges; the other cells have no
+    secretary's account, so their reviews are made as from the command line. The steps are dated
+    through 2026 (never after ``now``), and ``bithu`` is left pledges to acknowledge and to evaluate
+    while ``dangvien`` has an acknowledged pledge with notes and a mid-year report.
+    """
+    from .pledges import workflow
+
+    def at(month, day, hour=2):
+        return min(dt.datetime(2026, month, day, hour), now - dt.timedelta(minutes=5))
+
+    organiser = User.get(User.username == "tochuc")
+    bithu = User.get(User.username == "bithu")
+    period = workflow.save_period(organiser, None, units["HU"], {
+        "title": "Đăng ký làm theo năm 2026", "year": 2026, "topic": PLEDGE_TOPIC, "basis": PLEDGE_BASIS,
+        "opens_on": dt.date(2026, 1, 5), "register_by": dt.date(2026, 3, 31), "mid_year_by": dt.date(2026, 7, 15),
+        "year_end_by": dt.date(2026, 12, 15), "excellent_cap": 20}, at(1, 3))
+    meeting = min(dt.date(2026, 11, 25), workflow.local_today(now))
+    rng = random.Random(1890)
+
+    def pledge(member, state, pool, reviewer):
+        rows = rng.sample(pool, 2 if len(pool) > 2 and rng.random() < 0.5 else 1)
+        items = [dict(zip(("content", "measure", "deadline", "evidence"), row)) for row in rows]
+        p = workflow.start(member, period, at(1, rng.randint(6, 28)))
+        workflow.save_draft(member, p, COMMITMENTS, items, at(2, rng.randint(1, 20)))
+        if state == "draft":
+            return p
+        if state == "returned":
+            workflow.submit(member, p, at(3, 2))
+            return workflow.return_pledge(reviewer, p, RETURN_COMMENT, at(3, 9))
+        workflow.submit(member, p, at(4, 6) if state == "submitted_late" else at(3, rng.randint(1, 28)))
+        if state in ("submitted", "submitted_late"):
+            return p
+        workflow.acknowledge(reviewer, p, at(3, 30))
+        for i, text in enumerate(NOTES[:rng.randint(1, 2)]):
+            workflow.add_note(member, p, text, at(4 + 4 * i, 28))
+        if state == "acknowledged":
+            return p
+        mine = workflow.items_of(p)
+        workflow.file_report(member, p, "mid_year", {item.id: {
+            "done": "Đã triển khai, hoàn thành khoảng một nửa phần việc đăng ký.",
+            "not_done": "Phần còn lại đang thực hiện theo kế hoạch.",
+            "next_steps": "Hoàn thành trong 6 tháng cuối năm."}
+            for item in mine}, at(7, 10))
+        workflow.file_report(member, p, "year_end", {item.id: {
+            "done": f"Đã thực hiện: {item.measure[0].lower() + item.measure[1:]}. Kết quả: {item.evidence}.",
+            "not_done": "" if state != "evaluated:not_fulfilled" else "Chưa làm được do đi làm ăn xa nhiều tháng.",
+            "next_steps": "Tiếp tục duy trì trong năm 2027."} for item in mine}, at(11, rng.randint(10, 20)))
+        if state == "reported":
+            return p
+        kind, level = state.split(":")
+        first = "excellent" if kind == "corrected" else level
+        workflow.evaluate(reviewer, p, meeting, EVALUATION_COMMENTS[first], first, at(11, 25, 9))
+        if kind == "corrected":  # the cell found the first proposal above the rules and corrected it
+            workflow.evaluate(reviewer, p, meeting, EVALUATION_COMMENTS[level], level, at(11, 26, 3),
+                              reason="Chi bộ họp lại: tỷ lệ xuất sắc vượt quy định, điều chỉnh mức xếp loại.")
+        if kind in ("closed", "corrected"):
+            workflow.accept_evaluation(member, p, at(11, 27))
+        return p
+
+    for code, plan in PLEDGE_PLAN.items():
+        cell = units[code]
+        pool = PLEDGE_ITEMS["office" if code.startswith("HU-CQ") else "health" if code == "HU-YT" else "village"]
+        members = list(User.select().where(User.unit == cell.id, User.username.not_in(["bithu", "dangvien"]))
+                       .order_by(User.id))
+        reviewer = bithu if code == "HU-HN-T1" else None
+        for member, state in zip(members, plan):
+            pledge(member, state, pool, reviewer)
+        if code == "HU-HN-T1":
+            pledge(bithu, "reported", pool, None)  # the secretary's own pledge is reviewed from above
+            mine = pledge(User.get(User.username == "dangvien"), "acknowledged", pool, bithu)
+            workflow.file_report(mine.user, mine, "mid_year", {item.id: {
+                "done": "Đã vận động được 9/15 hộ tham gia tổng vệ sinh hằng tháng.",
+                "not_done": "Còn 6 hộ chưa tham gia do đi làm ăn xa.",
+                "next_steps": "Tiếp tục gặp gỡ từng hộ trong quý III."} for item in workflow.items_of(mine)}, at(7, 12))
 
 
 def login_help(url=None):

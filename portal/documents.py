@@ -124,12 +124,14 @@ class Sheet:
     preamble: list = field(default_factory=list)  # first line bold and larger
     footer: list = field(default_factory=list)
     text_columns: list = field(default_factory=list)  # 0-based; formatted as text so Excel keeps "01/02/1980"
+    wrap_columns: list = field(default_factory=list)  # 0-based; multi-line text shown wrapped, top-aligned
     autofilter: bool = True
 
 
 _HEADER_FILL = PatternFill("solid", fgColor="F1E4C3")
 _THIN = Side(style="thin", color="9E9E9E")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _write_sheet(ws, sheet):
@@ -157,6 +159,8 @@ def _write_sheet(ws, sheet):
                 cell.number_format = "dd/mm/yyyy"
             elif col - 1 in sheet.text_columns:
                 cell.number_format = "@"
+            if col - 1 in sheet.wrap_columns:
+                cell.alignment = _WRAP
     for i, line in enumerate(sheet.footer):
         ws.cell(row=row + 2 + i, column=1, value=safe_cell(line)).font = Font(italic=True)
     for col in range(1, len(sheet.headers) + 1):

@@ -83,6 +83,8 @@ ACTION_LABELS = {
     "certificate.issue": _l("Issued certificates"),
     "certificate.replace": _l("Corrected a certificate (new version)"),
     "certificate.revoke": _l("Revoked a certificate"),
+    "pledge.period_open": _l("Opened a pledge period"),
+    "pledge.period_update": _l("Changed a pledge period"),
     "certificate.design": _l("Changed a certificate design"),
     "certificate.image": _l("Uploaded a certificate image"),
 }
