@@ -45,6 +45,7 @@ def create_app(test_config=None):
     from .pledges import review_views, views as pledge_views  # noqa: F401 (members' and secretaries' pledge pages)
     from .pledges import manage_views as pledge_manage_views  # noqa: F401 (periods, committee board, XLSX)
     from .pledges import document_views, unit_views  # noqa: F401 (pledge PDFs; unit pledges' pages)
+    from .pledges import commend_views  # noqa: F401 (commendations: certificates of merit from evaluated pledges)
 
     db.init_app(app)
     extensions.init_app(app)
