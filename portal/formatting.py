@@ -1,6 +1,7 @@
 """Vietnamese display of dates and numbers: dd/mm/yyyy, 40.000, 97,5%."""
 
 import datetime as dt
+import re
 
 from flask_babel import format_datetime, format_decimal, format_percent
 
@@ -13,6 +14,36 @@ def format_date_vi(value):
     if isinstance(value, dt.datetime):
         value = value.date()
     return value.strftime("%d/%m/%Y")
+
+
+def official_date(value):
+    """ "ngày 26 tháng 5 năm 2025" as official papers write it: days 1-9 and months 1-2 with a leading zero."""
+    if value is None or value == "":
+        return ""
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    return f"ngày {value.day:02d} tháng {month} năm {value.year}"
+
+
+def date_line(place, value):
+    """ "Hiệp Đức, ngày 26 tháng 5 năm 2025" (or "Ngày …" without a place): the line above a signature."""
+    when = official_date(value)
+    if not when:
+        return place or ""
+    return f"{place}, {when}" if place else when[0].upper() + when[1:]
+
+
+_PLACE_RE = re.compile(
+    r"^(?:đảng bộ|chi bộ|đảng ủy|đảng uỷ|huyện ủy|huyện uỷ|thành ủy|thành uỷ|tỉnh ủy|tỉnh uỷ|quận ủy|quận uỷ|"
+    r"thị ủy|thị uỷ)\s+(?:(?:thành phố|thị xã|thị trấn|huyện|quận|tỉnh|xã|phường|thôn|tổ dân phố|khu phố|ấp|bản)\s+)?"
+    r"(.+)$", re.IGNORECASE)
+
+
+def place_name(unit):
+    """Where a paper is signed, from a unit's name: "Đảng bộ huyện Hòa Vang" -> "Hòa Vang" ("" for no unit)."""
+    if unit is None:
+        return ""
+    match = _PLACE_RE.match(unit.name.strip())
+    return match.group(1) if match else unit.name.strip()
 
 
 def format_datetime_vi(value):

@@ -29,7 +29,8 @@ import jinja2
 import segno
 from markupsafe import Markup
 
-from .. import documents
+from .. import documents, formatting
+from ..accounts.users import ascii_fold
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +100,13 @@ def _date(value):
 
 
 def vietnamese_date(value):
-    """ "ngày 26 tháng 5 năm 2025"; days 1-9 and months 1-2 with a leading zero, as on official papers."""
-    day = _date(value)
-    if day is None:
-        return ""
-    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
-    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+    """ "ngày 26 tháng 5 năm 2025" from a snapshot's ISO date (or a date)."""
+    return formatting.official_date(_date(value))
 
 
 def date_line(place, value):
-    """ "Hiệp Đức, ngày 26 tháng 5 năm 2025" (or "Ngày …" without a place)."""
-    when = vietnamese_date(value)
-    if not when:
-        return place or ""
-    return f"{place}, {when}" if place else when[0].upper() + when[1:]
+    """ "Hiệp Đức, ngày 26 tháng 5 năm 2025" (or "Ngày …" without a place) from a snapshot's ISO date."""
+    return formatting.date_line(place, _date(value))
 
 
 def decision_line(number, date):
@@ -135,8 +129,7 @@ def display_code(code):
 
 def ascii_name(text, limit=60):
     """ "Nguyễn Thị Ngọc Hưởng" -> "Nguyen-Thi-Ngoc-Huong": a file name any system accepts."""
-    text = unicodedata.normalize("NFC", text or "").replace("Đ", "D").replace("đ", "d")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = ascii_fold(text or "")
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-") or "giay-khen"
 
 

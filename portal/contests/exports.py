@@ -26,7 +26,6 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import re
 import tempfile
 import uuid
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ import peewee as pw
 import xlsxwriter
 
 from .. import documents
+from ..formatting import date_line, place_name
 from ..accounts.models import Unit, User
 from ..db import database
 from . import ranking, stats
@@ -350,24 +350,6 @@ def _n(value, digits=2):
 def _when(value, tz):
     local = _local(value, tz)
     return f"{local:%H:%M} ngày {local:%d/%m/%Y}" if local else ""
-
-
-_PLACE_RE = re.compile(
-    r"^(?:đảng bộ|chi bộ|đảng ủy|đảng uỷ|huyện ủy|huyện uỷ|thành ủy|thành uỷ|tỉnh ủy|tỉnh uỷ|quận ủy|quận uỷ|"
-    r"thị ủy|thị uỷ)\s+(?:(?:thành phố|thị xã|thị trấn|huyện|quận|tỉnh|xã|phường|thôn|tổ dân phố|khu phố|ấp|bản)\s+)?"
-    r"(.+)$", re.IGNORECASE)
-
-
-def place_name(unit):
-    """Where a document is issued, from the organising unit's name: "Đảng bộ huyện Hòa Vang" → "Hòa Vang"."""
-    match = _PLACE_RE.match(unit.name.strip())
-    return match.group(1) if match else unit.name.strip()
-
-
-def date_line(place, now):
-    """ "Hòa Vang, ngày 05 tháng 02 năm 2025": days 1-9 and months 1-2 with a leading zero, as official papers."""
-    month = f"{now.month:02d}" if now.month < 3 else str(now.month)
-    return f"{place}, ngày {now.day:02d} tháng {month} năm {now.year}"
 
 
 def _window(starts_at, ends_at, tz, label):

@@ -10,7 +10,6 @@ The fixed texts are the form's own Vietnamese, as on the paper the cells file.
 """
 
 import datetime as dt
-import re
 import unicodedata
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import jinja2
 from flask_babel import to_user_timezone
 
 from .. import documents
-from ..certificates.render import ascii_name, vietnamese_date
+from ..certificates.render import ascii_name
+from ..formatting import official_date, place_name
 from .models import Pledge
 from .workflow import current_evaluation, items_of, reports_of
 
@@ -51,11 +51,6 @@ SHORT_TITLES = {"member": "Bản cam kết năm {year}", "breakthrough": "Khâu 
 # States from which a pledge belongs in the cell's file (drafts and returned ones are the member's own).
 FILED = ("submitted", "acknowledged", "reported", "evaluated", "closed")
 
-_PLACE_RE = re.compile(
-    r"^(?:đảng bộ|chi bộ|đảng ủy|đảng uỷ|huyện ủy|huyện uỷ|thành ủy|thành uỷ|tỉnh ủy|tỉnh uỷ|quận ủy|quận uỷ|"
-    r"thị ủy|thị uỷ)\s+(?:(?:thành phố|thị xã|thị trấn|huyện|quận|tỉnh|xã|phường|thôn|tổ dân phố|khu phố|ấp|bản)\s+)?"
-    r"(.+)$", re.IGNORECASE)
-
 _jinja = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=jinja2.StrictUndefined,
     trim_blocks=True, lstrip_blocks=True,
@@ -64,14 +59,6 @@ _jinja = jinja2.Environment(
 
 def _upper(text):
     return unicodedata.normalize("NFC", text or "").upper()
-
-
-def place_name(unit):
-    """Where the paper is signed, from the committee's name: "Đảng bộ huyện Hòa Vang" -> "Hòa Vang"."""
-    if unit is None:
-        return ""
-    match = _PLACE_RE.match(unit.name.strip())
-    return match.group(1) if match else unit.name.strip()
 
 
 def cell_title(unit):
@@ -138,7 +125,7 @@ def pledge_data(pledge):
         "unit_name": unit.name,
         "parent_name": parent.name if parent is not None else "",
         "place": place_name(parent) if parent is not None else place_name(unit),
-        "date": vietnamese_date(signed_on) if signed_on else f"ngày …… tháng …… năm {period.year}",
+        "date": official_date(signed_on) if signed_on else f"ngày …… tháng …… năm {period.year}",
         "full_name": pledge.full_name,
         "birth_date": _date(pledge.birth_date),
         "position": pledge.position,

@@ -13,6 +13,7 @@ import re
 from .. import documents
 from ..accounts.models import Unit, User
 from ..formatting import format_date_vi
+from .documents import LEVELS  # the official wording, printed whatever the reader's language
 from .models import Evaluation, Pledge, PledgeItem, SelfReport
 from .overview import in_force
 from .workflow import local_today
@@ -32,12 +33,6 @@ STATES = {
     "reported": "Đã tự đánh giá",
     "evaluated": "Đã đánh giá",
     "closed": "Hoàn tất",
-}
-LEVELS = {
-    "excellent": "Hoàn thành xuất sắc nhiệm vụ",
-    "good": "Hoàn thành tốt nhiệm vụ",
-    "fulfilled": "Hoàn thành nhiệm vụ",
-    "not_fulfilled": "Không hoàn thành nhiệm vụ",
 }
 
 

@@ -10,7 +10,6 @@ import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts import permissions
@@ -25,24 +24,12 @@ from .models import Evaluation, Pledge, PledgePeriod, SelfReport
 UNIT_KINDS = ("breakthrough", "model")
 ITEM_FIELDS = ("content", "measure", "deadline", "evidence")
 REPORT_FIELDS = ("done", "not_done", "next_steps")
-EVENT_LABELS = {
-    "start": _l("Started the registration"),
-    "save": _l("Saved the draft"),
-    "submit": _l("Submitted it"),
-    "return": _l("Returned it"),
-    "acknowledge": _l("Acknowledged it"),
-    "note": _l("Added a progress note"),
-    "report": _l("Filed a self-report"),
-    "evaluate": _l("Recorded the evaluation"),
-    "correct_evaluation": _l("Corrected the evaluation"),
-    "close": _l("Confirmed the evaluation; closed"),
-}
 
 
 def _labels():
     return {"state_labels": workflow.STATE_LABELS, "kind_labels": workflow.KIND_LABELS,
             "level_labels": workflow.LEVEL_LABELS, "stage_labels": workflow.STAGE_LABELS,
-            "unit_kinds": UNIT_KINDS, "max_items": workflow.MAX_ITEMS, "event_labels": EVENT_LABELS}
+            "unit_kinds": UNIT_KINDS, "max_items": workflow.MAX_ITEMS, "event_labels": workflow.EVENT_LABELS}
 
 
 pledges.context_processor(_labels)

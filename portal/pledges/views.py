@@ -8,7 +8,6 @@ CSRF is checked for every POST by the app's CSRFProtect.
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts import permissions
@@ -25,18 +24,6 @@ def _actor():
     return current_user._get_current_object()
 
 
-EVENT_LABELS = {
-    "start": _l("Started the pledge"),
-    "save": _l("Saved the draft"),
-    "submit": _l("Submitted"),
-    "return": _l("Returned with a comment"),
-    "acknowledge": _l("Acknowledged"),
-    "note": _l("Added a progress note"),
-    "report": _l("Filed a self-report"),
-    "evaluate": _l("Recorded the collective evaluation"),
-    "correct_evaluation": _l("Corrected the evaluation"),
-    "close": _l("Read the evaluation; closed"),
-}
 STATE_BADGES = {"not_started": "warn", "draft": "", "submitted": "info", "returned": "bad", "acknowledged": "ok",
                 "reported": "ok", "evaluated": "info", "closed": "ok"}
 
@@ -47,7 +34,7 @@ STATE_LABELS = workflow.STATE_LABELS
 def labels():
     """The labels every pledge page uses; passed to render_template (not a context processor, whose keys another
     module's processor on the same blueprint could override)."""
-    return {"event_labels": EVENT_LABELS, "state_badges": STATE_BADGES, "state_labels": STATE_LABELS,
+    return {"event_labels": workflow.EVENT_LABELS, "state_badges": STATE_BADGES, "state_labels": STATE_LABELS,
             "level_labels": workflow.LEVEL_LABELS,
             "commitment_labels": workflow.COMMITMENT_LABELS, "stage_labels": workflow.STAGE_LABELS,
             "kind_labels": workflow.KIND_LABELS, "commitment_keys": Pledge.COMMITMENTS}

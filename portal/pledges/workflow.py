@@ -58,6 +58,19 @@ KIND_LABELS = {
     "breakthrough": _l("Breakthrough task"),
     "model": _l("Exemplary model registration"),
 }
+# The history entries (PledgeEvent.action), as the pages list them.
+EVENT_LABELS = {
+    "start": _l("Started the pledge"),
+    "save": _l("Saved the draft"),
+    "submit": _l("Submitted"),
+    "return": _l("Returned with a comment"),
+    "acknowledge": _l("Acknowledged"),
+    "note": _l("Added a progress note"),
+    "report": _l("Filed a self-report"),
+    "evaluate": _l("Recorded the collective evaluation"),
+    "correct_evaluation": _l("Corrected the evaluation"),
+    "close": _l("Read the evaluation; closed"),
+}
 EDITABLE = ("draft", "returned")
 REPORTABLE = ("acknowledged", "reported")
 EVALUABLE = ("acknowledged", "reported")
