@@ -46,6 +46,7 @@ def create_app(test_config=None):
     from .pledges import manage_views as pledge_manage_views  # noqa: F401 (periods, committee board, XLSX)
     from .pledges import document_views, unit_views  # noqa: F401 (pledge PDFs; unit pledges' pages)
     from .pledges import commend_views  # noqa: F401 (commendations: certificates of merit from evaluated pledges)
+    from .pledges import exemplary_views  # noqa: F401 (exemplary models: stories, showcase, yearbook)
 
     db.init_app(app)
     extensions.init_app(app)

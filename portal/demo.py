@@ -488,6 +488,58 @@ def _load_pledges(units, now):
                 "done": "Đã vận động được 9/15 hộ tham gia tổng vệ sinh hằng tháng.",
                 "not_done": "Còn 6 hộ chưa tham gia do đi làm ăn xa.",
                 "next_steps": "Tiếp tục gặp gỡ từng hộ trong quý III."} for item in workflow.items_of(mine)}, at(7, 12))
+    _load_exemplary(period, at(11, 28, 3))
+
+
+PLEDGE_DESIGN = {
+    "name": "Giấy khen làm theo gương Bác năm 2026", "header": "party",
+    "superior_body": "ĐẢNG BỘ THÀNH PHỐ ĐÀ NẴNG", "issuing_committee": "HUYỆN ỦY HÒA VANG",
+    "issuing_body": "BAN THƯỜNG VỤ HUYỆN ỦY HÒA VANG",
+    "merit_achievement": "Đã có thành tích tiêu biểu trong học tập và làm theo tư tưởng, đạo đức, phong cách "
+                         "Hồ Chí Minh năm {nam}, {giai}.",
+    "participation_achievement": "Đã tham gia {hoi_thi}.",
+    "decision_number": "131-QĐ/HU", "place": "Hòa Vang", "signer_on_behalf": "T/M BAN THƯỜNG VỤ",
+    "signer_title": "BÍ THƯ", "signer_name": "Trần Văn Hùng",
+}
+# Stories of two commended members (published) and a third being written (not yet published).
+STORIES = [
+    ("Người đảng viên “giữ lửa” phong trào xanh – sạch – đẹp",
+     "Đồng chí là người đầu tiên trong xóm đứng ra vận động bà con tổng vệ sinh đường làng vào sáng Chủ nhật cuối "
+     "tháng. Ban đầu chỉ có vài hộ tham gia; đồng chí kiên trì đến từng nhà, nói chuyện với từng người, tự mình "
+     "cầm chổi, đẩy xe rác đi trước.\n\nSau một năm, cả 15 hộ được phân công đều ký cam kết và tham gia đều đặn; "
+     "tuyến đường xóm trở thành tuyến đường hoa đầu tiên của thôn. Việc nhỏ nhưng làm đến nơi đến chốn, như lời "
+     "Bác dạy: “Việc gì có lợi cho dân, ta phải hết sức làm”.\n\nTập thể chi bộ đánh giá đồng chí hoàn thành xuất "
+     "sắc nhiệm vụ và đề nghị nhân rộng cách làm trong toàn xã.", True),
+    ("Tận tình giúp hộ nghèo vươn lên",
+     "Nhận giúp đỡ một hộ nghèo trong thôn, đồng chí không chỉ hỗ trợ con giống mà còn trực tiếp hướng dẫn cách "
+     "làm chuồng, phòng bệnh cho đàn gà, theo dõi từng tháng.\n\nĐến cuối năm, gia đình được giúp đỡ đã có nguồn "
+     "thu nhập ổn định từ chăn nuôi và làm đơn xin ra khỏi danh sách hộ nghèo. Cách làm “cầm tay chỉ việc” của "
+     "đồng chí được chi bộ biểu dương tại buổi sinh hoạt chuyên đề.", True),
+    ("Nêu gương từ trong gia đình", "", False),
+]
+
+
+def _load_exemplary(period, now):
+    """A certificate of merit for each member of the period evaluated "excellent" and closed, and stories of
+    exemplary models for three of them (two published, one a draft taken from the pledge)."""
+    from flask import current_app
+
+    from .certificates import issue as certificates
+    from .pledges import commend, exemplary
+
+    organiser = User.get(User.username == "tochuc")
+    design = certificates.save_design(organiser, None, dict(PLEDGE_DESIGN, decision_date=certificates.local_date(now)),
+                                      period.owner_unit, now)
+    chosen = [c for c in commend.candidates(period, period.owner_unit, "excellent") if c.pledge.state == "closed"]
+    commend.issue(organiser, period, [c.pledge.id for c in chosen], design, now, current_app.config["PUBLIC_URL"])
+    for candidate, (title, story, published) in zip(chosen, STORIES):
+        values = exemplary.draft(candidate, period)
+        values["title"] = title
+        if story:
+            values["story"] = story
+        made = exemplary.create(organiser, period, candidate.pledge.id, values, now)
+        if published:
+            exemplary.set_published(organiser, made, True, now)
 
 
 def login_help(url=None):

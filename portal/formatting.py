@@ -1,7 +1,8 @@
-"""Vietnamese display of dates and numbers: dd/mm/yyyy, 40.000, 97,5%."""
+"""Vietnamese display of dates and numbers (dd/mm/yyyy, 40.000, 97,5%) and Vietnamese alphabetical order."""
 
 import datetime as dt
 import re
+import unicodedata
 
 from flask_babel import format_datetime, format_decimal, format_percent
 
@@ -44,6 +45,48 @@ def place_name(unit):
         return ""
     match = _PLACE_RE.match(unit.name.strip())
     return match.group(1) if match else unit.name.strip()
+
+
+# Vietnamese alphabetical order: a ă â b c d đ e ê … o ô ơ … u ư …, then the tones (none, huyền, hỏi, ngã,
+# sắc, nặng) as a second level, as dictionaries and the lists of names of Vietnamese offices sort.
+# Code-point order puts "Đặng" after "Vũ" and "Ánh" after "Yến"; these keys do not.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_PRIMARY = {letter: index for index, letter in enumerate(_ALPHABET)}
+_LETTER_MARKS = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
+                 ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _collation(text):
+    """(letters, tones) of ``text``: letters in Vietnamese order (other characters after them, by code
+    point), tones only where the letters tie."""
+    letters, tones = [], []
+    for char in unicodedata.normalize("NFC", text or "").casefold():
+        base, *marks = unicodedata.normalize("NFD", char)
+        tone = 0
+        for mark in marks:
+            if mark in _TONES:
+                tone = _TONES[mark]
+            else:
+                base = _LETTER_MARKS.get((base, mark), base)
+        letters.append(_PRIMARY.get(base, 100 + ord(base)))
+        tones.append(tone)
+    return tuple(letters), tuple(tones)
+
+
+def vi_key(text):
+    """A sort key that orders ``text`` alphabetically in Vietnamese (unit names, titles)."""
+    letters, tones = _collation(text)
+    return letters, tones, text or ""
+
+
+def name_key(full_name):
+    """A sort key for people's names as Vietnamese lists order them: by the given name (the last word),
+    then the family and middle names: "Trần Văn An" before "Lê Thị Bình" before "Nguyễn Văn Bình"."""
+    words = (full_name or "").split()
+    given = words[-1] if words else ""
+    first, rest = _collation(given), _collation(" ".join(words[:-1]))
+    return first[0], rest[0], first[1], rest[1], full_name or ""
 
 
 def format_datetime_vi(value):

@@ -219,6 +219,26 @@ def _pledge_board(user, unit=None):
     return any(c.id == unit.id for c in cells) or _within_any(unit, organiser_scopes(user))
 
 
+def _manage_story(user, story):
+    """Write, publish and withdraw the story of an exemplary model: an organiser of its unit."""
+    return story is not None and (is_admin(user) or _within_any(story.unit, organiser_scopes(user)))
+
+
+def _view_showcase(user, period):
+    """A period's showcase of exemplary models: everyone in its tree, and organisers inside or above it."""
+    if period is None:
+        return False
+    owner = period.owner_unit
+    return (is_admin(user) or _within_any(user.unit, [owner])
+            or any(s.is_within(owner) or owner.is_within(s) for s in organiser_scopes(user)))
+
+
+def _read_story(user, story):
+    """One story (its page, its photo): who manages it; once published, whoever sees the showcase."""
+    return _manage_story(user, story) or (story is not None and story.published
+                                          and _view_showcase(user, story.period))
+
+
 RULES = {
     "units.manage": _admin,
     "users.manage_all": _admin,
@@ -241,6 +261,9 @@ RULES = {
     "pledge.review": _review_pledge,
     "pledge.view": _view_pledge,
     "pledge.board": _pledge_board,
+    "story.manage": _manage_story,
+    "story.read": _read_story,
+    "showcase.view": _view_showcase,
 }
 
 

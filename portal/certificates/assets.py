@@ -74,13 +74,14 @@ def _open(data):
     return image
 
 
-def prepare(data):
-    """(mime, width, height, bytes) of ``data`` checked, turned upright, downscaled and re-encoded."""
+def prepare(data, max_side=MAX_SIDE):
+    """(mime, width, height, bytes) of ``data`` checked, turned upright, downscaled to ``max_side`` pixels on
+    its long side and re-encoded."""
     image = _open(data)
     kind = image.format
     image = ImageOps.exif_transpose(image)  # a phone photo keeps its orientation once EXIF is gone
-    if max(image.size) > MAX_SIDE:
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     if image.mode not in KEEP_MODES[kind]:
         image = image.convert("RGBA" if kind == "PNG" else "RGB")
     out = io.BytesIO()
@@ -91,9 +92,9 @@ def prepare(data):
     return FORMATS[kind], image.width, image.height, out.getvalue()
 
 
-def store_image(actor, data, owner_unit, address=""):
+def store_image(actor, data, owner_unit, address="", max_side=MAX_SIDE):
     """Check, downscale and store an uploaded image; the same picture twice is the same Asset."""
-    mime, width, height, content = prepare(data)
+    mime, width, height, content = prepare(data, max_side)
     digest = hashlib.sha256(content).hexdigest()
     with database.atomic():
         asset = Asset.get_or_none(Asset.sha256 == digest)

@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from ..accounts import audit
 from ..db import database
 from ..errors import Conflict, DomainError
+from ..formatting import vi_key
 from . import prizes
 from . import stats as unit_stats
 from .models import Award, PrizeTier, Round, RoundEntry
@@ -220,7 +221,7 @@ def standings(contest, round_, now, stats=None):
     for s, _value, rank, tied in ranked:
         s.rank, s.tied = rank, tied
         s.tier, s.decisions = given.get(s, (None, []))
-    result.sort(key=lambda s: (s.rank is None, s.rank or 0, s.row.name.casefold()))
+    result.sort(key=lambda s: (s.rank is None, s.rank or 0, vi_key(s.row.name)))
     return Standings(contest=contest, round=round_, measure=name, tiers=tiers, standings=result,
                      rounds_held=rounds_held)
 

@@ -32,6 +32,7 @@ import peewee as pw
 from flask_babel import lazy_gettext as _l
 
 from ..accounts.models import Unit, User
+from ..formatting import vi_key
 from ..db import database
 from ..errors import Conflict
 from ..quiz.models import Attempt, Quiz
@@ -139,7 +140,7 @@ class Stats:
         if column not in SORT_COLUMNS:
             return list(self.rows)
         if column == "name":
-            return sorted(self.rows, key=lambda r: r.name.casefold(), reverse=descending)
+            return sorted(self.rows, key=lambda r: vi_key(r.name), reverse=descending)
         present = [r for r in self.rows if getattr(r, column) is not None]
         missing = [r for r in self.rows if getattr(r, column) is None]
         return sorted(present, key=operator.attrgetter(column), reverse=descending) + missing

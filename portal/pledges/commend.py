@@ -16,6 +16,7 @@ from ..accounts.models import Unit, User
 from ..certificates import issue as certificates
 from ..certificates.models import Certificate
 from ..errors import DomainError
+from ..formatting import name_key
 from .documents import LEVELS as LEVEL_TEXTS  # the levels' official wording, printed whatever the reader's language
 from .models import Evaluation, Pledge
 from .overview import board_roots, in_force
@@ -92,6 +93,7 @@ def _rows(period, roots, level=None, pledge_ids=None):
         out.append(Candidate(pledge=row, name=name, cell=cell, parent_name=parents.get(cell.parent_id, ""),
                              level=row.level, comment=row.evaluation_comment,
                              certificate=issued.get(source_of(row.id))))
+    out.sort(key=lambda c: (c.cell.path, not c.is_member, name_key(c.name), c.pledge.id))
     return out
 
 

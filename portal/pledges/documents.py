@@ -18,7 +18,7 @@ from flask_babel import to_user_timezone
 
 from .. import documents
 from ..certificates.render import ascii_name
-from ..formatting import official_date, place_name
+from ..formatting import name_key, official_date, place_name
 from .models import Pledge
 from .workflow import current_evaluation, items_of, reports_of
 
@@ -167,10 +167,10 @@ def cell_pledges(period, cell):
     """The filed member pledges of the members of ``cell`` now, in the board's name order."""
     from ..accounts.models import User
 
-    return list(Pledge.select(Pledge, User).join(User, on=(Pledge.user == User.id))
-                .where(Pledge.period == period.id, Pledge.kind == "member", User.unit == cell.id,
-                       User.is_active == True, Pledge.state.in_(FILED))  # noqa: E712
-                .order_by(User.full_name, User.id))
+    return sorted(Pledge.select(Pledge, User).join(User, on=(Pledge.user == User.id))
+                  .where(Pledge.period == period.id, Pledge.kind == "member", User.unit == cell.id,
+                         User.is_active == True, Pledge.state.in_(FILED)),  # noqa: E712
+                  key=lambda p: (name_key(p.user.full_name), p.user.id))
 
 
 def cell_data(period, cell):

@@ -12,7 +12,7 @@ import re
 
 from .. import documents
 from ..accounts.models import Unit, User
-from ..formatting import format_date_vi
+from ..formatting import format_date_vi, name_key
 from .documents import LEVELS  # the official wording, printed whatever the reader's language
 from .models import Evaluation, Pledge, PledgeItem, SelfReport
 from .overview import in_force
@@ -64,7 +64,7 @@ def member_rows(period, unit):
     order = {u.id: i for i, u in enumerate(Unit.in_tree_order())}
     members = list(User.select(User, Unit).join(Unit, on=(User.unit == Unit.id))
                    .where(User.is_active == True, Unit.path.startswith(unit.path)))  # noqa: E712
-    members.sort(key=lambda m: (order.get(m.unit_id, 0), m.full_name.casefold(), m.id))
+    members.sort(key=lambda m: (order.get(m.unit_id, 0), name_key(m.full_name), m.id))
 
     def of_period(query, model):
         return (query.join(Pledge, on=(model.pledge == Pledge.id)).join(User, on=(Pledge.user == User.id))
@@ -100,19 +100,31 @@ def member_rows(period, unit):
     return rows
 
 
-def workbook(period, unit, now):
-    """The XLSX of ``unit``'s subtree for ``period``, as bytes."""
-    rows = member_rows(period, unit)
-    sheet = documents.Sheet(
-        title="Đăng ký làm theo", headers=HEADERS, rows=rows, widths=WIDTHS, wrap_columns=[6, 7, 8],
-        preamble=[f"DANH SÁCH ĐĂNG KÝ LÀM THEO VÀ KẾT QUẢ ĐÁNH GIÁ NĂM {period.year}",
-                  f"{period.title} · {unit.name}",
-                  f"Lập ngày {format_date_vi(local_today(now))}; {len(rows)} đảng viên."])
-    return documents.xlsx_bytes([sheet], title=f"{period.title} · {unit.name}")
+def _sheet_title(unit, several):
+    """ "Đăng ký làm theo", or with several subtrees the unit's code (Excel: 31 characters, no []:*?/\\)."""
+    if not several:
+        return "Đăng ký làm theo"
+    return re.sub(r"[\[\]:*?/\\]+", "-", unit.code)[:31] or str(unit.id)
 
 
-def download_name(period, unit):
-    """An ASCII file name: dang-ky-lam-theo-2026-HU-HN-T1.xlsx."""
-    code = re.sub(r"[^A-Za-z0-9-]+", "-", unit.code).strip("-") or str(unit.id)
-    return f"dang-ky-lam-theo-{period.year}-{code}.xlsx"
+def workbook(period, units, now):
+    """The XLSX of the subtree of ``units`` (a unit, or several: one sheet each) for ``period``, as bytes."""
+    units = [units] if isinstance(units, Unit) else list(units)
+    sheets = []
+    for unit in units:
+        rows = member_rows(period, unit)
+        sheets.append(documents.Sheet(
+            title=_sheet_title(unit, len(units) > 1), headers=HEADERS, rows=rows, widths=WIDTHS,
+            wrap_columns=[6, 7, 8],
+            preamble=[f"DANH SÁCH ĐĂNG KÝ LÀM THEO VÀ KẾT QUẢ ĐÁNH GIÁ NĂM {period.year}",
+                      f"{period.title} · {unit.name}",
+                      f"Lập ngày {format_date_vi(local_today(now))}; {len(rows)} đảng viên."]))
+    return documents.xlsx_bytes(sheets, title=f"{period.title} · {', '.join(u.name for u in units)}")
+
+
+def download_name(period, units):
+    """An ASCII file name: dang-ky-lam-theo-2026-HU-HN-T1.xlsx (several subtrees: their codes joined)."""
+    units = [units] if isinstance(units, Unit) else list(units)
+    codes = [re.sub(r"[^A-Za-z0-9-]+", "-", u.code).strip("-") or str(u.id) for u in units]
+    return f"dang-ky-lam-theo-{period.year}-{'_'.join(codes)[:120]}.xlsx"
 

@@ -9,7 +9,8 @@ import datetime as dt
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, RadioField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, FieldList, Form, FormField, RadioField, StringField, TextAreaField
 
 from .models import Pledge
 from .workflow import COMMITMENT_LABELS, LEVEL_LABELS, MAX_ITEMS
@@ -112,3 +113,27 @@ def place_error(exc, form=None, errors=None):
         errors[exc.field] = str(exc)
     else:
         flash(str(exc), "error")
+
+
+class StoryForm(FlaskForm):
+    """The story of an exemplary model; ``exemplary._clean`` checks the words and names the bad field in
+    Vietnamese, ``certificates.assets`` the photo."""
+
+    name = StringField(_l("Name"), render_kw={"maxlength": 255})
+    unit_line = StringField(_l("Unit line"), render_kw={"maxlength": 255})
+    title = StringField(_l("Title"), render_kw={"maxlength": 255})
+    story = TextAreaField(_l("Story"), render_kw={"rows": 14, "maxlength": 20000})
+    photo = FileField(_l("Photo"), render_kw={"accept": "image/png,image/jpeg"})
+    photo_caption = StringField(_l("Photo caption"), render_kw={"maxlength": 255})
+    remove_photo = BooleanField(_l("Remove the photo"))
+
+    def values(self):
+        return {name: getattr(self, name).data or "" for name in ("name", "unit_line", "title", "story",
+                                                                   "photo_caption")}
+
+    def upload(self):
+        """The uploaded photo's bytes, or None when no file was chosen."""
+        upload = self.photo.data
+        if upload is not None and getattr(upload, "filename", ""):
+            return upload.read()
+        return None

@@ -159,7 +159,7 @@ def export(period_id):
     period, roots = _get_period(period_id)
     unit_id = request.args.get("unit", type=int)
     if unit_id is None:
-        unit = roots[0]
+        unit = roots  # every part of the period the organiser sees, one sheet each when several
     else:
         unit = Unit.get_or_none(Unit.id == unit_id) or abort(404)
         if not any(unit.is_within(root) for root in roots):

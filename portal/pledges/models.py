@@ -11,6 +11,7 @@ import json
 import peewee as pw
 
 from ..accounts.models import Unit, User, utcnow
+from ..certificates.models import Asset
 from ..db import BaseModel, NFCCharField, NFCTextField
 
 
@@ -146,3 +147,31 @@ class PledgeEvent(BaseModel):
 
     class Meta:
         indexes = ((("pledge", "at"), False),)
+
+
+class ExemplaryStory(BaseModel):
+    """The story of an exemplary model ("gương điển hình"): a commended member or unit, told by an organiser
+    (or taken from the pledge's reports), with an optional photo. Published stories form the committee's
+    showcase; a selection of them is compiled into the year's yearbook ("kỷ yếu").
+
+    The name and unit line are kept as written, so the story reads the same after the member moves.
+    """
+
+    period = pw.ForeignKeyField(PledgePeriod, backref="stories", on_delete="CASCADE")
+    pledge = pw.ForeignKeyField(Pledge, backref="stories", unique=True, on_delete="CASCADE")
+    unit = pw.ForeignKeyField(Unit, backref="+", on_delete="RESTRICT")  # where it counts: the cell, or the unit
+    name = NFCCharField(max_length=255)  # the member's or the unit's name as printed
+    unit_line = NFCCharField(max_length=255, default="")  # "Chi bộ …, Đảng bộ …" (a unit: the unit above)
+    title = NFCCharField(max_length=255)  # the headline
+    story = NFCTextField()
+    photo = pw.ForeignKeyField(Asset, null=True, backref="+", on_delete="SET NULL")  # checked, downscaled
+    photo_caption = NFCCharField(max_length=255, default="")
+    published = pw.BooleanField(default=False)
+    published_at = pw.DateTimeField(null=True)
+    created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("period", "published"), False),)

@@ -15,6 +15,7 @@ import peewee as pw
 
 from ..accounts import permissions
 from ..accounts.models import Unit, User
+from ..formatting import vi_key
 from .models import Evaluation, Pledge
 from .workflow import covers
 
@@ -115,7 +116,7 @@ class Board:
         if column not in SORT_COLUMNS:
             return list(self.rows)
         if column == "name":
-            return sorted(self.rows, key=lambda r: r.name.casefold(), reverse=descending)
+            return sorted(self.rows, key=lambda r: vi_key(r.name), reverse=descending)
         present = [r for r in self.rows if getattr(r, column) is not None]
         missing = [r for r in self.rows if getattr(r, column) is None]
         return sorted(present, key=operator.attrgetter(column), reverse=descending) + missing

@@ -14,7 +14,7 @@ from ..accounts import permissions
 from ..accounts.models import utcnow
 from ..errors import DomainError
 from ..extensions import client_address
-from . import workflow
+from . import exemplary, workflow
 from .blueprints import pledges
 from .forms import NoteForm, PledgeForm, place_error, pledge_form_data, report_input
 from .models import Evaluation, Pledge, PledgePeriod, ProgressNote, SelfReport
@@ -78,7 +78,7 @@ def index():
     mine = {p.period_id: p for p in Pledge.select().where(Pledge.kind == "member", Pledge.user == user.id,
                                                           Pledge.period.in_([p.id for p in periods]))}
     return render_template("pledges/index.html", periods=periods, mine=mine, **labels(),
-                           today=workflow.local_today(utcnow()))
+                           today=workflow.local_today(utcnow()), showcases=exemplary.showcase_periods(user))
 
 
 def _render(period, pledge, form=None, note_form=None, report_errors=None, report_values=None, status=200):

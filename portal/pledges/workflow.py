@@ -21,6 +21,7 @@ from flask_babel import to_user_timezone
 
 from ..accounts import audit, permissions
 from ..accounts.models import Unit
+from ..formatting import name_key
 from ..db import database
 from ..errors import Conflict, DomainError
 from .models import Evaluation, Pledge, PledgeEvent, PledgeItem, PledgePeriod, ProgressNote, SelfReport
@@ -421,8 +422,8 @@ def cell_board(period, cell, today):
     """
     from ..accounts.models import User
 
-    members = list(User.select().where(User.unit == cell.id, User.is_active == True)  # noqa: E712
-                   .order_by(User.full_name, User.id))
+    members = sorted(User.select().where(User.unit == cell.id, User.is_active == True),  # noqa: E712
+                     key=lambda m: (name_key(m.full_name), m.id))
     pledges = {p.user_id: p for p in Pledge.select().where(Pledge.period == period.id, Pledge.kind == "member",
                                                             Pledge.user.in_([m.id for m in members]))}
     stages = {}

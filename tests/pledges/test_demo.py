@@ -7,7 +7,7 @@ import openpyxl
 
 from portal.accounts import permissions
 from portal.accounts.models import Unit, User
-from portal.pledges import overview, workflow
+from portal.pledges import commend, overview, workflow
 from portal.pledges.models import Evaluation, Pledge, PledgeEvent, PledgePeriod, ProgressNote
 
 
@@ -62,3 +62,20 @@ def test_the_demo_committee_board_shows_the_cells_and_warns_of_dong_lam(runner, 
     ws = openpyxl.load_workbook(io.BytesIO(sheet.data)).active
     names = [ws.cell(row, 2).value for row in range(6, ws.max_row + 1)]
     assert "Nguyễn Thị Mai" in names and "Phạm Văn Dũng" in names
+
+
+def test_the_demo_commends_the_excellent_and_publishes_two_stories(runner, client, auth):
+    from portal.certificates.models import Certificate
+    from portal.pledges.models import ExemplaryStory
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    period = PledgePeriod.get(PledgePeriod.year == 2026)
+    excellent_closed = len([c for c in commend.candidates(period, period.owner_unit, "excellent")
+                            if c.pledge.state == "closed"])  # the evaluation in force, not a corrected one
+    assert excellent_closed >= 3
+    assert Certificate.select().where(Certificate.source.startswith("pledge:")).count() == excellent_closed
+    stories = list(ExemplaryStory.select().order_by(ExemplaryStory.id))
+    assert [s.published for s in stories] == [True, True, False]
+    auth.login("dangvien", "demo2026")  # a member of the district reads the showcase
+    page = client.get(f"/pledges/{period.id}/exemplary").get_data(as_text=True)
+    assert stories[0].title in page and stories[1].title in page and stories[2].title not in page

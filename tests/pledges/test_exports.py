@@ -45,18 +45,19 @@ def test_a_cells_sheet_has_every_member_with_items_report_and_evaluation(client,
                                       "Tự đánh giá cuối năm (đã làm / chưa làm)", "Nhận xét của tập thể chi bộ",
                                       "Mức xếp loại đề xuất", "Ngày họp chi bộ"]
     assert ws.freeze_panes == f"A{HEADER_ROW + 1}"
-    row = values(ws, HEADER_ROW + 1)
-    assert row[:6] == [1, "Nguyễn Thị Mai", dt.datetime(1988, 2, 3), "Giáo viên", "Chi bộ thôn An Sơn", "Hoàn tất"]
+    # Vietnamese order, by the given name: An, Mai, Yến
+    assert values(ws, HEADER_ROW + 1)[:6] == [1, "Trần Văn An", dt.datetime(1985, 5, 17), None,
+                                              "Chi bộ thôn An Sơn", "Chưa đăng ký"]
+    row = values(ws, HEADER_ROW + 2)
+    assert row[:6] == [2, "Nguyễn Thị Mai", dt.datetime(1988, 2, 3), "Giáo viên", "Chi bộ thôn An Sơn", "Hoàn tất"]
     assert row[6] == ("1. Vận động 15 hộ giữ vệ sinh · Tổng vệ sinh Chủ nhật · Hằng tháng · Đường làng sạch\n"
                       "2. Giúp một hộ nghèo · Hỗ trợ giống gà · Quý III/2026 · Hộ có thu nhập")
     assert row[7] == ("1. Đã làm: Đã vận động đủ 15 hộ.; Chưa làm: Còn 1 buổi chưa làm.\n"
                       "2. Đã làm: Đã vận động đủ 15 hộ.; Chưa làm: Còn 1 buổi chưa làm.")
     assert row[8:] == ["Đồng chí thực hiện vượt các nội dung đã đăng ký.", "Hoàn thành xuất sắc nhiệm vụ",
                        dt.datetime.combine(MEETING, dt.time())]
-    assert ws.cell(HEADER_ROW + 1, 11).number_format == "dd/mm/yyyy"
-    assert ws.cell(HEADER_ROW + 1, 7).alignment.wrap_text  # the items show one per line in Excel
-    assert values(ws, HEADER_ROW + 2)[:6] == [2, "Trần Văn An", dt.datetime(1985, 5, 17), None,
-                                              "Chi bộ thôn An Sơn", "Chưa đăng ký"]
+    assert ws.cell(HEADER_ROW + 2, 11).number_format == "dd/mm/yyyy"
+    assert ws.cell(HEADER_ROW + 2, 7).alignment.wrap_text  # the items show one per line in Excel
     assert values(ws, HEADER_ROW + 3)[5] == "Đã nộp (nộp muộn)"
     assert ws.max_row == HEADER_ROW + 3
 
@@ -104,3 +105,19 @@ def test_a_unit_outside_the_organisers_part_is_refused(client, login, org_tree, 
     ws = sheet_of(client.get(f"/manage/pledges/{org_period.id}/export.xlsx"))
     assert ws["A2"].value.endswith("Đảng bộ xã Hòa Ninh")
     assert client.get(f"/manage/pledges/{org_period.id}/export.xlsx?unit=99999").status_code == 404
+
+
+def test_an_organiser_of_two_separate_parts_gets_one_sheet_for_each(client, login, org_tree, org_period,
+                                                                    org_members):
+    from portal.accounts.models import RoleGrant
+
+    organiser = login(role="organiser", scope=org_tree["commune"])
+    RoleGrant.create(user=organiser, role="organiser", unit=org_tree["health"])
+    response = client.get(f"/manage/pledges/{org_period.id}/export.xlsx")
+    assert response.headers["Content-Disposition"].endswith("dang-ky-lam-theo-2026-HV-HN_HV-YT.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["HV-HN", "HV-YT"]
+    assert book["HV-HN"]["A2"].value.endswith("Đảng bộ xã Hòa Ninh")
+    assert book["HV-YT"]["A2"].value.endswith("Chi bộ Trung tâm Y tế huyện")
+    cells = {values(book["HV-YT"], r)[4] for r in range(HEADER_ROW + 1, book["HV-YT"].max_row + 1)}
+    assert cells == {"Chi bộ Trung tâm Y tế huyện"}
