@@ -66,6 +66,11 @@ def create_app(test_config=None):
     app.register_blueprint(pledge_admin)
     app.register_blueprint(jobs.blueprint)
     jobs.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
 
     from .cli import register
 

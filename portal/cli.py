@@ -98,6 +98,15 @@ def create_admin_command(username, full_name, password):
     click.echo(f"Tài khoản {user.username} có quyền quản trị.")
 
 
+def pg_dump_url(url):
+    """The database URL as libpq reads it: the pool's scheme and Peewee's pool settings removed."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url.replace("postgresql+pool://", "postgresql://").replace("postgres+pool://", "postgresql://"))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("max_connections", "stale_timeout", "timeout")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
@@ -130,7 +139,7 @@ def backup_command(target):
     else:
         if not shutil.which("pg_dump"):
             fail("Cần có lệnh pg_dump để sao lưu PostgreSQL.")
-        url = current_app.config["DATABASE_URL"].replace("postgresql+pool://", "postgresql://")
+        url = pg_dump_url(current_app.config["DATABASE_URL"])
         done = subprocess.run(["pg_dump", "--format=custom", "--file", target, url],
                               capture_output=True, text=True)
         if done.returncode:

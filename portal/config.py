@@ -55,6 +55,11 @@ RATELIMIT_QUIZ_START = "30 per minute"  # starting (or resuming) attempts, per a
 RATELIMIT_REGISTER = "10 per hour"  # public contest registrations, per address
 RATELIMIT_VERIFY = "30 per minute"  # public certificate verification pages, per address
 
+# Behind a reverse proxy (nginx, a load balancer) set how many proxies in front of the app set
+# X-Forwarded-For / X-Forwarded-Proto (usually 1): the client's address then drives rate limits, login
+# throttling and the audit log, not the proxy's. 0 trusts no such header (the app faces clients directly).
+PROXY_COUNT = 0
+
 # `portal serve`
 SERVE_BIND = "127.0.0.1:5000"
 SERVE_WORKERS = 2

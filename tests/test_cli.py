@@ -216,3 +216,11 @@ def test_create_admin_does_not_ask_a_password_for_an_existing_account(runner, ma
     result = runner.invoke(args=["create-admin", "bithu.hp"], input="")
     assert result.exit_code == 0, result.output
     assert "Mật khẩu" not in result.output
+
+
+def test_pg_dump_gets_the_url_without_the_pools_settings():
+    from portal.cli import pg_dump_url
+
+    assert pg_dump_url("postgresql+pool://portal:s@10.0.0.10:5432/portal?max_connections=20&stale_timeout=300"
+                       "&sslmode=require") == "postgresql://portal:s@10.0.0.10:5432/portal?sslmode=require"
+    assert pg_dump_url("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"

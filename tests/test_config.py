@@ -94,3 +94,23 @@ def test_users_table_is_not_touched_by_create_app(instance):
     db = app.extensions["portal_db"]
     with db.connection_context():
         assert not User.table_exists()
+
+
+@pytest.mark.parametrize("count, expected", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_behind_a_proxy_the_clients_address_comes_from_x_forwarded_for(instance, count, expected):
+    """PROXY_COUNT=1 behind nginx: rate limits, throttling and the audit log see the member, not the proxy;
+    without it a forged header is ignored."""
+    from flask import request
+
+    from portal.extensions import client_address
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "dev", "PROXY_COUNT": count})
+    seen = {}
+
+    @app.get("/_address")
+    def _address():
+        seen["address"], seen["scheme"] = client_address(), request.scheme
+        return "ok"
+
+    app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    assert seen == {"address": expected, "scheme": "https" if count else "http"}
