@@ -50,7 +50,10 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT = 50  # not applied to addresses the account used
 # Flask-Limiter: memory:// for one process, redis://127.0.0.1:6379 to share.
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
-RATELIMIT_LOGIN = "20 per minute"
+# Login requests per address. Wrong passwords are throttled per account and address above; this only stops a
+# flood. A school's computer room or a commune office shares one public address, and at a round's start
+# everyone there logs in within the same minute: keep it well above the size of such a room.
+RATELIMIT_LOGIN = "300 per minute"
 RATELIMIT_QUIZ_START = "30 per minute"  # starting (or resuming) attempts, per account
 RATELIMIT_REGISTER = "10 per hour"  # public contest registrations, per address
 RATELIMIT_VERIFY = "30 per minute"  # public certificate verification pages, per address
