@@ -75,11 +75,15 @@ def _manage_user(user, target):
     if target is None or target.unit is None:
         return False
     scopes = organiser_scopes(user)
-    # Never power over an account with wider rights: the organiser of a grassroots
-    # committee must not reset the password of an admin (even a locked one) or of
-    # the district organiser who happens to sit in one of its cells.
+    # Never power over an account with wider or equal rights: the organiser of a grassroots
+    # committee must not reset the password of an admin (even a locked one), of the district
+    # organiser who happens to sit in one of its cells, or of a fellow organiser of the same
+    # committee (that would be taking over their account); an organiser of a unit below is fine.
     for grant in target.grants:
         if grant.role == "admin" or not _within_any(grant.unit, scopes):
+            return False
+        if grant.role == "organiser" and target.id != user.id and \
+                not any(grant.unit.is_within(s) and grant.unit.id != s.id for s in scopes):
             return False
     return _within_any(target.unit, scopes)
 
@@ -195,6 +199,8 @@ def _review_pledge(user, pledge):
     if pledge is None:
         return False
     if pledge.kind == "member":
+        if pledge.user_id == user.id:  # the secretary's own pledge: the deputy, or the committee above
+            return False
         cell = _pledge_cell(pledge)
         return cell is not None and any(c.id == cell.id for c in secretary_cells(user))
     parent = pledge.unit.parent if pledge.unit.parent_id is not None else None

@@ -58,6 +58,10 @@ def test_organiser_manages_members_of_the_subtree_but_no_one_with_wider_rights(t
     assert not can(organiser, "user.manage", make_user(role="admin", unit=tree["T2"]))
     assert not can(organiser, "user.manage", make_user(role="admin", unit=tree["T2"], is_active=False))
     assert not can(organiser, "user.manage", make_user(role="organiser", unit=tree["T2"], scope=tree["HU"]))
+    # a fellow organiser of the same committee is not theirs to take over; one of a unit below is
+    assert not can(organiser, "user.manage", make_user(role="organiser", unit=tree["T2"], scope=tree["HN"]))
+    assert can(organiser, "user.manage", make_user(role="organiser", unit=tree["T2"], scope=tree["T2"]))
+    assert can(organiser, "user.manage", organiser)  # their own account
 
 
 def test_secretary_sees_the_own_cell_only(tree, make_user):

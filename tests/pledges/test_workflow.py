@@ -241,6 +241,17 @@ def test_acknowledge_many_skips_what_the_secretary_does_not_review(member, secre
                                                                      "submitted"]
 
 
+def test_a_secretary_never_reviews_their_own_pledge_the_deputy_does(secretary, make_user, cell, period,
+                                                                     make_pledge):
+    own = make_pledge(period, secretary, state="submitted")
+    with pytest.raises(Forbidden):
+        workflow.acknowledge(secretary, own, NOW)
+    assert workflow.acknowledge_many(secretary, [own], NOW) == 0 and reload(own).state == "submitted"
+    deputy = make_user(role="secretary", unit=cell, full_name="Võ Thị Phó")
+    workflow.acknowledge(deputy, own, NOW)
+    assert reload(own).state == "acknowledged"
+
+
 def test_the_board_flags_overdue_members(member, make_user, cell, period, make_pledge):
     late_reporter = make_user(unit=cell, full_name="Trần Văn Bình")
     done = make_user(unit=cell, full_name="Võ Thị Chi")
