@@ -55,7 +55,9 @@ extract-messages: install
 	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l vi --no-fuzzy-matching --ignore-obsolete
 
+# Installs the bench extra (Locust) first; BENCH="contest-day baseline" runs some; see bench/load/runner.py.
 bench: install-test $(MO)
+	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(BIN)/pip install -q -e '.[test,bench]' && touch $(VENV)/.installed-bench; }
 	$(BIN)/python -m bench $(BENCH)
 
 clean:

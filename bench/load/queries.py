@@ -1,0 +1,140 @@
+"""Queries per request on a member's way through the round, in process (Flask's test client, CSRF on).
+
+For finding what to cut, not for timing the server: one member at a time,
+every SQL statement counted and timed (and the connection's opening, where
+SQLite sets its pragmas), on the same dataset as the load test.
+
+    python -m bench.load.queries           # a table per endpoint
+    python -m bench.load.queries -v        # and the statements of each endpoint's last request
+    python -m bench.load.queries --postgres  # on a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL's server)
+"""
+
+import argparse
+import collections
+import os
+import time
+
+from bench.load import dataset as datasets
+from bench.load import pages
+from bench.load.results import endpoint
+
+
+class Counter:
+    """Wraps the database object: every statement's SQL and time, and the time spent opening connections."""
+
+    def __init__(self, db):
+        self.db = db
+        self.statements = []
+        self.connect_ms = 0.0
+        execute, connect = db.execute_sql, db._connect
+
+        def execute_sql(sql, params=None, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, *args, **kwargs)
+            finally:
+                self.statements.append((sql, (time.perf_counter() - started) * 1000))
+
+        def _connect(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return connect(*args, **kwargs)
+            finally:
+                self.connect_ms += (time.perf_counter() - started) * 1000
+
+        db.execute_sql, db._connect = execute_sql, _connect
+
+    def reset(self):
+        self.statements, self.connect_ms = [], 0.0
+
+
+class Flow:
+    """One member through the round with the test client; each request measured."""
+
+    def __init__(self, app, counter, data, index):
+        self.client = app.test_client()
+        self.counter = counter
+        self.data = data
+        self.username = data.username.format(index)
+        self.seen = collections.defaultdict(list)  # endpoint -> [(queries, sql ms, connect ms, total ms)]
+        self.last = {}  # endpoint -> the statements of its last request
+
+    def request(self, method, path, name, expect, **kwargs):
+        self.counter.reset()
+        started = time.perf_counter()
+        response = self.client.open(path, method=method, **kwargs)
+        total = (time.perf_counter() - started) * 1000
+        key = endpoint(method, name)
+        statements = self.counter.statements
+        self.seen[key].append((len(statements), sum(ms for _sql, ms in statements), self.counter.connect_ms, total))
+        self.last[key] = list(statements)
+        if response.status_code != expect:
+            raise SystemExit(f"{key}: {response.status_code} {pages.message(response.get_data(as_text=True))}")
+        return response
+
+    def run(self):
+        d = self.data
+        html = self.request("GET", "/login", "/login", 200).get_data(as_text=True)
+        self.request("POST", "/login", "/login", 302, data={"csrf_token": pages.form_token(html),
+                                                             "username": self.username, "password": d.password})
+        self.request("GET", "/", "/ (home)", 200)
+        self.request("GET", f"/contests/{d.contest_id}", "/contests/[id]", 200)
+        html = self.request("GET", f"/quiz/{d.quiz_id}", "/quiz/[id] (round page)", 200).get_data(as_text=True)
+        response = self.request("POST", f"/quiz/{d.quiz_id}/start", "/quiz/[id]/start", 302,
+                                data={"csrf_token": pages.form_token(html)})
+        attempt = pages.attempt_id(response.headers["Location"])
+        html = self.request("GET", f"/quiz/attempts/{attempt}", "/quiz/attempts/[id]", 200).get_data(as_text=True)
+        token, positions = pages.meta_token(html), pages.questions(html)
+        headers = {"X-CSRFToken": token}
+        self.request("GET", f"/api/v1/attempts/{attempt}", "/api/v1/attempts/[id]", 200)
+        answers = {str(p): [] for p in sorted(positions)}
+        for seq, position in enumerate(sorted(positions), start=1):
+            answers[str(position)] = [str(seq % positions[position])]
+            self.request("PUT", f"/api/v1/attempts/{attempt}/answers", "/api/v1/attempts/[id]/answers", 200,
+                         json={"seq": seq, "answers": answers}, headers=headers)
+        self.request("PUT", f"/api/v1/attempts/{attempt}/answers", "/api/v1/attempts/[id]/answers", 200,
+                     json={"seq": len(positions) + 1, "answers": answers, "prediction": "1234"}, headers=headers)
+        self.request("POST", f"/api/v1/attempts/{attempt}/submit", "/api/v1/attempts/[id]/submit", 200,
+                     json={"prediction": "1234"}, headers=headers)
+        self.request("GET", f"/quiz/attempts/{attempt}/result", "/quiz/attempts/[id]/result", 200)
+
+
+def measure(data, members=5, verbose=False):
+    from portal import create_app
+
+    os.environ["PORTAL_INSTANCE_PATH"] = data.instance_path
+    app = create_app({"DATABASE_URL": data.database_url} if data.database_url else None)
+    counter = Counter(app.extensions["portal_db"])
+    seen, last = collections.defaultdict(list), {}
+    for index in range(members):
+        flow = Flow(app, counter, data, index)
+        flow.run()
+        for key, values in flow.seen.items():
+            seen[key].extend(values)
+        last.update(flow.last)
+    print(f"{members} members through the round, in process ({data.database_label}); means per request:")
+    width = max(len(k) for k in seen)
+    print(f"  {'endpoint':<{width}}  {'queries':>7}  {'SQL ms':>7}  {'connect ms':>10}  {'request ms':>10}")
+    for key, values in seen.items():
+        n = len(values)
+        queries, sql, connect, total = (sum(v[i] for v in values) / n for i in range(4))
+        print(f"  {key:<{width}}  {queries:>7.1f}  {sql:>7.2f}  {connect:>10.2f}  {total:>10.2f}")
+    if verbose:
+        for key, statements in last.items():
+            print(f"\n{key}: {len(statements)} statements")
+            for sql, ms in statements:
+                print(f"  {ms:6.2f} ms  {' '.join(sql.split())[:220]}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--members", type=int, default=5)
+    args = parser.parse_args()
+    with datasets.instance("fresh" if args.postgres else None) as data:
+        measure(data, args.members, args.verbose)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Run a load scenario: the server, the load client (bench/load/driver.py in a process of its own), the report.
+
+Settings (environment; defaults in brackets):
+
+    PORTAL_BENCH_LOAD_SECONDS   how long the contest-day and baseline runs last [60]
+    PORTAL_BENCH_LOAD_USERS     simulated members / baseline clients at once [64]
+    PORTAL_BENCH_THINK          seconds a member thinks before each answer, "min,max" [0,0: as fast as
+                                the server answers, like the baseline's clients]
+    PORTAL_BENCH_SYNC_STEPS     members starting within the same window, step by step
+                                [500,1000,2000,3000,4000,5000,6000,8000,10000]
+    PORTAL_BENCH_SYNC_WINDOW    the window, in seconds [10]
+    PORTAL_BENCH_SYNC_GIVE_MS   a step whose p99 from opening the round's page to the attempt's page is
+                                over this ends the climb, as does any failed start [10000]
+    PORTAL_BENCH_WORKERS, PORTAL_BENCH_THREADS   gunicorn's, for the portal and the baseline alike
+                                [the portal's SERVE_WORKERS and SERVE_THREADS]
+    PORTAL_BENCH_ONE_ADDRESS=1  every member from 127.0.0.1 instead of an address of its own
+    PORTAL_BENCH_DATABASE_URL   an empty PostgreSQL database instead of SQLite (all load runs)
+    PORTAL_BENCH_POSTGRES_URL   the server "contest-day-postgres" makes (and drops) a fresh database on
+                                [postgresql://postgres@127.0.0.1:5432/postgres]
+    PORTAL_BENCH_POSTGRES_POOL=0  a connection per request on PostgreSQL instead of the pool
+                                (postgresql+pool://) a deployment configures
+"""
+
+import atexit
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.load import dataset as datasets
+from bench.load import results, server as servers
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SUMMARY = {}  # what the runs found, for the lines under bench's table
+
+
+def setting(name, default):
+    value = os.environ.get(name)
+    return type(default)(value) if value not in (None, "") else default
+
+
+def _floats(name, default):
+    value = os.environ.get(name) or default
+    return [float(x) for x in value.split(",")]
+
+
+def _ints(name, default):
+    value = os.environ.get(name) or default
+    return [int(x) for x in value.split(",")]
+
+
+# -- shared data: contest-day and sync-start use one instance (different members) ------------------
+
+_stack = contextlib.ExitStack()
+_datasets = {}
+atexit.register(_stack.close)
+
+
+_used = {}  # dataset -> members already taken by contest-day runs (each run takes fresh ones)
+
+
+def shared_dataset(database_url=None):
+    key = database_url or "sqlite"
+    if key not in _datasets:
+        _datasets[key] = _stack.enter_context(datasets.instance(database_url))
+    return _datasets[key]
+
+
+def close():
+    """Remove the instances (and the databases) built for this run."""
+    _stack.close()
+    _datasets.clear()
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt  # so every `finally` stops its server and removes its files
+
+
+# -- one run of the load client ----------------------------------------------------------------
+
+def _machine_busy():
+    """(busy, total) jiffies of the whole machine, from /proc/stat (others' work included)."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def drive(config, server, timeout):
+    """Run the driver with ``config`` against ``server``; return its result with the CPU each side used."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm)
+    config = dict(config, host=server.url)
+    assert config["host"].startswith("http://127.0.0.1:")  # traffic to this machine only
+    with tempfile.TemporaryDirectory(prefix="portal-drive-") as tmp:
+        config_path, result_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "result.json")
+        with open(config_path, "w") as fh:
+            json.dump(config, fh)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+        database_cpu = servers.postgres_cpu_seconds() if server.database_url else None
+        server_cpu, machine, started = server.cpu_seconds(), _machine_busy(), time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "bench.load.driver", config_path, result_path],
+                                   cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the load client ran over {timeout} s and was stopped") from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        elapsed = time.monotonic() - started
+        server_cpu = server.cpu_seconds() - server_cpu
+        busy, total = _machine_busy()
+        if database_cpu is not None:
+            database_cpu = servers.postgres_cpu_seconds() - database_cpu
+        if process.returncode:
+            raise RuntimeError(f"the load client failed (exit {process.returncode})")
+        with open(result_path) as fh:
+            result = json.load(fh)
+    cores = os.cpu_count()
+    result["cpu"] = {"elapsed": elapsed, "server": server_cpu, "database": database_cpu,
+                     "machine": (busy - machine[0]) / (total - machine[1]) * cores * elapsed if total > machine[1]
+                     else 0.0}
+    result["server"] = {"workers": server.workers, "threads": server.threads}
+    return result
+
+
+def cpu_line(result, client_cpu, requests=None):
+    """The CPU each side used; with ``requests``, also the server's requests per CPU-second (a figure that
+    moves less than req/s when other work shares the machine)."""
+    cpu = result["cpu"]
+    elapsed = cpu["elapsed"]
+    database = cpu.get("database")
+    others = max(0.0, cpu["machine"] - cpu["server"] - client_cpu - (database or 0.0))
+    return (f"  CPU over {elapsed:.0f} s ({os.cpu_count()} cores): server {cpu['server'] / elapsed:.2f} cores, "
+            + (f"PostgreSQL {database / elapsed:.2f} cores, " if database is not None else "")
+            + f"load client {client_cpu / elapsed:.2f} cores (measured window), "
+            f"machine {cpu['machine'] / elapsed:.2f} cores busy (other work ≈ {others / elapsed:.2f})"
+            + (f"; {requests / (cpu['server'] + (database or 0.0)):.0f} requests per server CPU-second"
+               if requests and cpu["server"] else ""))
+
+
+def log_line(server):
+    count, lines = server.log_problems()
+    if not count:
+        return "  server log: no errors"
+    return "\n".join([f"  server log: {count} error lines, the first:"] + [f"    {line[:200]}" for line in lines])
+
+
+def _client_config(data):
+    return {"username": data.username, "password": data.password, "contest_id": data.contest_id,
+            "quiz_id": data.quiz_id, "spread_addresses": os.environ.get("PORTAL_BENCH_ONE_ADDRESS") != "1",
+            "network_timeout": 60.0}
+
+
+def _heading(text):
+    print(f"\n== {text}", flush=True)
+
+
+# -- the scenarios ---------------------------------------------------------------------------------
+
+def contest_day(data, label="contest-day"):
+    """Simulated members taking the round (login to result), against `portal serve`; rows for the table."""
+    users, seconds = setting("PORTAL_BENCH_LOAD_USERS", 64), setting("PORTAL_BENCH_LOAD_SECONDS", 60)
+    think = _floats("PORTAL_BENCH_THINK", "0,0")
+    with tempfile.TemporaryDirectory(prefix="portal-serve-") as logs:
+        with servers.portal(data, os.path.join(logs, "server.log")) as server:
+            _heading(f"{label}: {users} members at once for {seconds} s, think {think[0]:g}-{think[-1]:g} s per "
+                     f"answer, {data.database_label}, gunicorn {server.workers} workers × {server.threads} threads")
+            config = dict(_client_config(data), scenario="contest-day", users=users, spawn_rate=max(1, users // 2),
+                          duration=seconds, think=[think[0], think[-1]],
+                          first_member=_used.get(data.instance_path, 0),
+                          members=data.members // 2 - _used.get(data.instance_path, 0))
+            result = drive(config, server, timeout=seconds + 120)
+            phase = result["phases"][0]
+            print(results.format_phase(phase))
+            counters = phase["counters"]
+            _used[data.instance_path] = config["first_member"] + counters["members"]
+            done = counters["completed"]
+            print(f"  completed attempts: {done} ({done / phase['elapsed']:.2f}/s); members started "
+                  f"{counters['members']}, gave up after a failed request {counters['abandoned']}")
+            print(cpu_line(result, phase["client_cpu"], results.totals(phase)[0]))
+            print(log_line(server))
+    n, failed, rate, p50, p95, p99 = results.totals(phase, results.SAVE_AND_SUBMIT)
+    SUMMARY[label] = {"save_submit_rate": rate, "save_submit_p99": p99, "failed": sum(
+        e["failures"] for e in phase["requests"].values()), "completed_rate": done / phase["elapsed"],
+        "database": data.database_label}
+    rows = results.table_rows(label, phase, results.SAVE_AND_SUBMIT + ("POST /quiz/[id]/start", "POST /login"))
+    rows.append((f"{label}: answer save + submit together", n, rate, p50, p95, p99))
+    rows.append((f"{label}: completed attempts (login to result)", done, done / phase["elapsed"], 0.0, 0.0, 0.0))
+    return rows
+
+
+def sync_start(data):
+    """Members pressing Start within the same window, more each step until something gives."""
+    steps = _ints("PORTAL_BENCH_SYNC_STEPS", "500,1000,2000,3000,4000,5000,6000,8000,10000")
+    window = setting("PORTAL_BENCH_SYNC_WINDOW", 10.0)
+    with tempfile.TemporaryDirectory(prefix="portal-serve-") as logs:
+        with servers.portal(data, os.path.join(logs, "server.log")) as server:
+            _heading(f"sync-start: N members open the round and press Start within the same {window:g} s, N = "
+                     f"{', '.join(map(str, steps))} until something gives; {data.database_label}, "
+                     f"gunicorn {server.workers} workers × {server.threads} threads")
+            config = dict(_client_config(data), scenario="sync-start", steps=steps, window=window,
+                          give_ms=setting("PORTAL_BENCH_SYNC_GIVE_MS", 10000.0), login_concurrency=16,
+                          first_member=data.members // 2, members=data.members // 2)
+            # Logging in N members takes ~N/40 s here; each step then needs window + submits.
+            result = drive(config, server, timeout=sum(s / 15 + window + 120 for s in steps))
+            rows, gave = [], None
+            for phase in result["phases"]:
+                print(f"  -- {phase['label']} ({phase['elapsed']:.1f} s)")
+                print(results.format_phase(phase))
+                if phase["kind"] != "clock":
+                    continue
+                p50, p95, p99, top = phase["start_to_page_ms"]
+                print(f"  started {phase['started']} of {phase['members']} (failed {phase['failed']}, "
+                      f"unfinished {phase['unfinished']}); round page to attempt page p50 {p50:.0f} ms, "
+                      f"p99 {p99:.0f} ms, max {top:.0f} ms; the last one done {phase['last_done_s']:.1f} s after "
+                      f"the clock; "
+                      f"load client {phase['client_cpu'] / phase['elapsed']:.2f} cores")
+                for failure in phase["failures"]:
+                    print(f"    {failure[:200]}")
+                rows.append((f"sync-start {phase['members']} in {window:g} s: {phase['started']} started, round page "
+                             f"to attempt page", phase["members"], phase["started"] / phase["elapsed"], p50, p95, p99))
+                start = [r for r in results.endpoint_rows(phase) if r[0] == "POST /quiz/[id]/start"]
+                if start:
+                    key, n, failed, rate, s50, s95, s99, _top = start[0]
+                    rows.append((f"sync-start {phase['members']}: POST start" +
+                                 (f" [{failed} failed]" if failed else ""), n, rate, s50, s95, s99))
+                if phase.get("gave"):
+                    gave = phase
+            print(cpu_line(result, sum(p["client_cpu"] for p in result["phases"] if "client_cpu" in p)))
+            print(log_line(server))
+    clocks = [p for p in result["phases"] if p["kind"] == "clock"]
+    SUMMARY["sync-start"] = {
+        "steps": [{"members": p["members"], "started": p["started"], "p99": p["start_to_page_ms"][2]} for p in clocks],
+        "gave": gave and {"members": gave["members"], "failed": gave["failed"], "failures": gave["failures"][:3]},
+        "window": window, "give_ms": config["give_ms"]}
+    return rows
+
+
+def baseline(database_url=None, label="baseline"):
+    """The baseline app's one insert, under the same gunicorn settings, at the same number of clients."""
+    users, seconds = setting("PORTAL_BENCH_LOAD_USERS", 64), setting("PORTAL_BENCH_LOAD_SECONDS", 60)
+    with tempfile.TemporaryDirectory(prefix="portal-baseline-") as tmp:
+        target = database_url or os.path.join(tmp, "baseline.db")
+        with servers.baseline(target, os.path.join(tmp, "server.log")) as server:
+            _heading(f"{label}: {users} clients for {seconds} s, one insert a request "
+                     f"({'PostgreSQL' if database_url else 'SQLite'}), gunicorn {server.workers} workers × "
+                     f"{server.threads} threads")
+            result = drive(dict(scenario="baseline", users=users, spawn_rate=users, duration=seconds), server,
+                           timeout=seconds + 60)
+            phase = result["phases"][0]
+            print(results.format_phase(phase))
+            print(cpu_line(result, phase["client_cpu"], results.totals(phase)[0]))
+            print(log_line(server))
+    n, failed, rate, p50, p95, p99 = results.totals(phase)
+    SUMMARY[label] = {"rate": rate, "failed": failed}
+    return [(f"{label}: POST /hit (one insert)" + (f" [{failed} failed]" if failed else ""), n, rate, p50, p95, p99)]
+
+
+def summary_lines():
+    """The headline figures from this run's load tests, for the lines under the table."""
+    lines = []
+    for label, base_label in (("contest-day", "baseline"), ("contest-day-postgres", "baseline"),
+                              ("contest-day-postgres", "baseline-postgres")):
+        run, base = SUMMARY.get(label), SUMMARY.get(base_label)
+        if run and base and base["rate"]:
+            lines.append(f"{label}: answer save + submit {run['save_submit_rate']:.1f} req/s = "
+                         f"{run['save_submit_rate'] / base['rate']:.0%} of {base_label}'s {base['rate']:.1f} req/s "
+                         f"(target ≥ 60%); p99 {run['save_submit_p99']:.0f} ms (target < 300); "
+                         f"{run['failed']} failed requests; {run['completed_rate']:.2f} completed attempts/s")
+    sqlite, postgres = SUMMARY.get("contest-day"), SUMMARY.get("contest-day-postgres")
+    if sqlite and postgres and sqlite["save_submit_rate"]:
+        lines.append(f"PostgreSQL vs SQLite, answer save + submit: "
+                     f"{postgres['save_submit_rate'] / sqlite['save_submit_rate'] - 1:+.0%} (target ≥ -20%)")
+    sync = SUMMARY.get("sync-start")
+    if sync:
+        steps = "; ".join(f"{s['members']}: {s['started']} started, p99 {s['p99'] / 1000:.1f} s" for s in sync["steps"])
+        text = f"sync-start, round page to attempt page within {sync['window']:g} s: {steps}"
+        if sync["gave"]:
+            gave = sync["gave"]
+            text += (f" — gave at {gave['members']}: " + (f"{gave['failed']} failed" if gave["failed"] else
+                                                          f"p99 over {sync['give_ms'] / 1000:g} s")
+                     + (f" ({'; '.join(f[:100] for f in gave['failures'])})" if gave["failures"] else ""))
+        lines.append(text)
+    return lines
