@@ -158,6 +158,12 @@ def serve_command(bind, workers, threads):
     from gunicorn.app.base import BaseApplication
 
     _require_schema()
+    # The check above opened a connection; a pooled one (postgresql+pool://) went back to the pool. Forked
+    # workers must not inherit it: they would all talk over one socket and read each other's rows.
+    db = dbmod.database.obj
+    db.close()
+    if hasattr(db, "close_all"):
+        db.close_all()
     app = current_app._get_current_object()
     cfg = app.config
     options = {
@@ -165,7 +171,7 @@ def serve_command(bind, workers, threads):
         "workers": workers or cfg["SERVE_WORKERS"],
         "threads": threads or cfg["SERVE_THREADS"],
         "worker_class": "gthread",
-        "accesslog": "-",
+        "accesslog": cfg["SERVE_ACCESS_LOG"],
         "timeout": 60,
         "graceful_timeout": 20,
         "keepalive": 5,

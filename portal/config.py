@@ -67,6 +67,9 @@ PROXY_COUNT = 0
 SERVE_BIND = "127.0.0.1:5000"
 SERVE_WORKERS = 2
 SERVE_THREADS = 4
+# gunicorn's access log: None (nginx in front logs every request; this costs ~5% of a request's CPU), or
+# "-" for standard output, or a file path.
+SERVE_ACCESS_LOG = None
 
 # Shown on the credentials sheet so new members know where to log in.
 PUBLIC_URL = "http://127.0.0.1:5000"

@@ -40,14 +40,17 @@ def init_app(app):
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
 
+    from .accounts.models import User
+    from .db import Prepared
+
+    user_by_id = Prepared(lambda mark: User.select().where(User.id == mark))  # on every request
+
     @login_manager.user_loader
     def load_user(token):
-        from .accounts.models import User
-
         user_id, _sep, session_token = token.partition(":")
         if not user_id.isdigit() or not session_token:
             return None
-        user = User.get_or_none(User.id == int(user_id))
+        user = user_by_id.first(int(user_id))
         # A rotated token (logout, password change, lock) ends the session everywhere.
         if user is None or not user.is_active or user.session_token != session_token:
             return None

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..accounts import permissions
 from ..accounts.models import utcnow
+from ..db import Prepared
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import limiter, start_limit, user_or_address
 from . import engine, review
@@ -100,9 +101,12 @@ def _user():
     return current_user._get_current_object()
 
 
+_attempt_by_id = Prepared(lambda mark: Attempt.select().where(Attempt.id == mark))  # every save and submit
+
+
 def _attempt(attempt_id):
     """The current member's attempt; anybody else's is as unknown as a missing one."""
-    attempt = Attempt.get_or_none(Attempt.id == attempt_id)
+    attempt = _attempt_by_id.first(attempt_id)
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
     return attempt

@@ -258,23 +258,31 @@ def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
     if prediction is not NOT_SENT:
         prediction = clean_prediction(prediction) if attempt.quiz.prediction_prompt else NOT_SENT
     applied = False
-    if seq > attempt.last_seq:
+    # Read and check before taking the write lock: the lock is then held for a few UPDATEs only.
+    read_seq = attempt.last_seq
+    saved = scoring.rows(attempt)
+    questions = cache.load([r.question_id for r in saved])
+    if seq > read_seq:
+        changes = _changes(saved, questions, answers, now)  # a bad answer refuses the whole save here
+        values = {"last_seq": seq} if prediction is NOT_SENT else {"last_seq": seq, "prediction": prediction}
         with database.atomic():
             # Claim the sequence number first: of two concurrent saves the lower one then changes nothing.
-            values = {"last_seq": seq} if prediction is NOT_SENT else {"last_seq": seq, "prediction": prediction}
-            applied = bool(Attempt.update(**values)
-                           .where(Attempt.id == attempt.id, Attempt.state == "in_progress", Attempt.last_seq < seq)
-                           .execute())
-            saved = scoring.rows(attempt)
-            questions = cache.load([r.question_id for r in saved])
-            if applied:
-                for row, values in _changes(saved, questions, answers, now):
-                    AttemptQuestion.update(**values).where(AttemptQuestion.id == row.id).execute()
-                    for name, value in values.items():
+            # Claimed from the number read above, the rows read above are current and the changes exact;
+            # if another save landed in between, claim from any lower number and read the rows again.
+            claim = Attempt.update(**values).where(Attempt.id == attempt.id, Attempt.state == "in_progress")
+            applied = bool(claim.where(Attempt.last_seq == read_seq).execute())
+            if not applied and claim.where(Attempt.last_seq < seq).execute():
+                applied = True
+                saved = scoring.rows(attempt)
+                changes = _changes(saved, questions, answers, now)
+            for row, change in changes if applied else ():
+                # mark: a practice question checked meanwhile keeps its answer
+                if AttemptQuestion.update(**change).where(AttemptQuestion.id == row.id,
+                                                          AttemptQuestion.mark.is_null()).execute():
+                    for name, value in change.items():
                         setattr(row, name, value)
-    else:
-        saved = scoring.rows(attempt)
-        questions = cache.load([r.question_id for r in saved])
+        if not applied:  # another save went first: answer with what is stored now
+            saved = scoring.rows(attempt)
     if applied:
         attempt.last_seq = seq
         if prediction is not NOT_SENT:

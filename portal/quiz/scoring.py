@@ -7,7 +7,7 @@ is scored in one place, from its saved answers only.
 
 import datetime as dt
 
-from ..db import database
+from ..db import Prepared, database
 from . import cache, grading
 from .models import Attempt, AttemptQuestion, SurveyResponse
 
@@ -21,12 +21,26 @@ def parse_ids(text):
     return [int(i) for i in text.split(",") if i] if text else []
 
 
+_ROWS = Prepared(lambda mark: AttemptQuestion.select(
+    AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.question, AttemptQuestion.option_order,
+    AttemptQuestion.answer, AttemptQuestion.answer_text, AttemptQuestion.mark)
+    .where(AttemptQuestion.attempt == mark).order_by(AttemptQuestion.position))
+
+
+class Row:
+    """A drawn question of an attempt as the engine reads it (a plain object: read on every save)."""
+
+    __slots__ = ("id", "position", "question_id", "option_order", "answer", "answer_text", "mark", "answered_at")
+
+    def __init__(self, id, position, question_id, option_order, answer, answer_text, mark):  # noqa: A002
+        self.id, self.position, self.question_id = id, position, question_id
+        self.option_order, self.answer, self.answer_text, self.mark = option_order, answer, answer_text, mark
+        self.answered_at = None  # not read; set when a save changes the answer
+
+
 def rows(attempt):
-    """The attempt's AttemptQuestion rows in the order shown."""
-    return list(AttemptQuestion.select(AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.question,
-                                       AttemptQuestion.option_order, AttemptQuestion.answer,
-                                       AttemptQuestion.answer_text, AttemptQuestion.mark)
-                .where(AttemptQuestion.attempt == attempt.id).order_by(AttemptQuestion.position))
+    """The attempt's drawn questions in the order shown (read on every save: the SQL is prepared once)."""
+    return [Row(*values) for values in _ROWS.tuples(attempt.id)]
 
 
 def is_overdue(attempt, now):

@@ -204,6 +204,17 @@ def test_a_stale_object_cannot_apply_an_old_seq(make_quiz, member):
     assert (result.applied, result.seq, result.answers[1]) == (False, 7, ["1"])
 
 
+def test_a_higher_seq_read_before_another_save_landed_rereads_and_wins(make_quiz, member):
+    """Tab A read the attempt at seq 0; tab B's seq 3 lands; A's seq 5 must still set every answer it sends,
+    even one equal to what A would have seen (the rows are read again inside the write lock)."""
+    attempt = engine.start_attempt(make_quiz(), member, NOW)
+    tab_a = reload(attempt)
+    assert engine.save_answers(reload(attempt), member, {1: ["1"], 2: ["2"]}, 3, NOW).applied
+    result = engine.save_answers(tab_a, member, {1: [], 2: ["2"]}, 5, NOW)
+    assert (result.applied, result.seq, result.answers[1], result.answers[2]) == (True, 5, [], ["2"])
+    assert review.attempt_view(reload(attempt), NOW, member)["answers"][1] == []
+
+
 def test_save_writes_only_changed_answers_in_few_queries(make_quiz, make_question, member):
     quiz = make_quiz(questions=[make_question() for _ in range(30)])
     attempt = engine.start_attempt(quiz, member, NOW)
