@@ -37,6 +37,7 @@ def init_app(app):
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    _cache_template_translations(app)
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
 
@@ -55,3 +56,25 @@ def init_app(app):
         if user is None or not user.is_active or user.session_token != session_token:
             return None
         return user
+
+
+def _cache_template_translations(app):
+    """Templates look each text up once per process: the portal speaks one language (BABEL_DEFAULT_LOCALE),
+    and Flask-Babel's lookup walks the request context every time (an attempt page has some 40 texts)."""
+    from flask_babel import get_translations
+
+    found = {}
+
+    def gettext(string):
+        text = found.get(string)
+        if text is None:
+            text = found[string] = get_translations().ugettext(string)
+        return text
+
+    app.jinja_env.install_gettext_callables(
+        gettext=gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
