@@ -126,9 +126,17 @@ def _take_quiz(user, quiz):
         return True
     if user.unit is None:
         return False
-    ids = [a.unit_id for a in quiz.audience]
-    audience = list(Unit.select().where(Unit.id.in_(ids))) if ids else [quiz.owner_unit]
-    return _within_any(user.unit, audience)
+    return _within_any(user.unit, _audience(quiz))
+
+
+def _audience(quiz):
+    """The units a quiz is aimed at (none: its owner's subtree), kept on the quiz object for the request."""
+    units = getattr(quiz, "_audience_units", None)
+    if units is None:
+        links = quiz.audience  # the quiz area's QuizAudience rows, through the backref: one query with the units
+        units = list(Unit.select().where(Unit.id.in_(links.select(links.model.unit)))) or [quiz.owner_unit]
+        quiz._audience_units = units
+    return units
 
 
 def _manage_contest(user, contest=None):

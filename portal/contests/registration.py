@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from ..accounts import audit, permissions
 from ..accounts.models import Unit, User
 from ..accounts.passwords import generate_password, hash_password
-from ..db import database, nfc
+from ..db import Prepared, database, nfc
 from ..errors import Conflict, DomainError
 from ..quiz.models import Quiz
 from .models import Contest, ContestUnit, Registration, Round
@@ -262,22 +262,25 @@ def register(contest, data, address, now):
 
 # -- what a registration allows ------------------------------------------------------------------------
 
+_REGISTERED = Prepared(lambda mark: (
+    Registration.select(Registration.contest, Round.quiz)
+    .join(Contest, on=(Registration.contest == Contest.id))
+    .join(Round, pw.JOIN.LEFT_OUTER, on=(Round.contest == Contest.id))
+    .where(Registration.user == mark, Contest.is_public == True,  # noqa: E712
+           Contest.is_published == True)))  # noqa: E712
+
+
 def _registered(user):
     """(contest ids, quiz ids of their rounds) of the published public contests ``user`` registered for.
 
-    One query, kept on the user object (loaded afresh for each request).
+    One query (its SQL prepared once: every permission check on a quiz asks), kept on the user object
+    (loaded afresh for each request).
     """
     cached = getattr(user, "_contest_registrations", None)
     if cached is None:
         contests, quizzes = set(), set()
         if getattr(user, "id", None) is not None:
-            rows = (Registration.select(Registration.contest, Round.quiz)
-                    .join(Contest, on=(Registration.contest == Contest.id))
-                    .join(Round, pw.JOIN.LEFT_OUTER, on=(Round.contest == Contest.id))
-                    .where(Registration.user == user.id, Contest.is_public == True,  # noqa: E712
-                           Contest.is_published == True)  # noqa: E712
-                    .tuples())
-            for contest_id, quiz_id in rows:
+            for contest_id, quiz_id in _REGISTERED.tuples(user.id):
                 contests.add(contest_id)
                 if quiz_id is not None:
                     quizzes.add(quiz_id)

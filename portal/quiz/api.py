@@ -101,6 +101,7 @@ def _user():
     return current_user._get_current_object()
 
 
+quiz_by_id = Prepared(lambda mark: Quiz.select().where(Quiz.id == mark))  # the round page and every start
 _attempt_by_id = Prepared(lambda mark: Attempt.select().where(Attempt.id == mark))  # every save and submit
 
 
@@ -176,7 +177,7 @@ def parse_answers(body):
 def start_attempt(quiz_id):
     """Start an attempt, or resume the one in progress."""
     user = _user()
-    quiz = Quiz.get_or_none(Quiz.id == quiz_id)
+    quiz = quiz_by_id.first(quiz_id)
     if quiz is None or not quiz.is_published:
         raise ApiError(_("Not found."), 404)
     if not permissions.can(user, "quiz.take", quiz):

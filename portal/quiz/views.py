@@ -15,7 +15,7 @@ from ..accounts.models import utcnow
 from ..errors import DomainError
 from ..extensions import limiter, start_limit, user_or_address
 from . import catalogue, engine, review
-from .api import iso
+from .api import iso, quiz_by_id
 from .models import Attempt, Quiz
 
 quiz = Blueprint("quiz", __name__, url_prefix="/quiz")
@@ -48,7 +48,7 @@ def _user():
 
 def _quiz(quiz_id):
     """A quiz the member may take; unpublished ones and those of other units are not found."""
-    found = Quiz.get_or_none(Quiz.id == quiz_id)
+    found = quiz_by_id.first(quiz_id)
     if found is None or not permissions.can(_user(), "quiz.take", found):
         abort(404)
     return found
