@@ -7,7 +7,7 @@ PORT   ?= 5000
 PO     := portal/translations/vi/LC_MESSAGES/messages.po
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test install install-test system-libs translations extract-messages bench clean
+.PHONY: run test install install-test system-libs translations extract-messages bench audit lock clean
 
 # WeasyPrint's native libraries (HarfBuzz subsetting makes PDFs about 5x faster). On Debian, when
 # one is missing and we run as root, apt-get installs it; otherwise say what to install.
@@ -36,15 +36,25 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# constraints.txt pins every package to the tested release (reproducible installs); `make lock` rewrites it.
 install: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e .
 	touch $@
 
 install-test: $(VENV)/.installed-test
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(VENV)/.installed $@
+
+# Known vulnerabilities (PyPI's advisory data) in the pinned set; fails when one is found.
+audit: | $(BIN)/python
+	@[ $(VENV)/.installed-audit -nt constraints.txt ] || { $(BIN)/pip install -q -c constraints.txt -e '.[audit]' && touch $(VENV)/.installed-audit; }
+	$(BIN)/pip-audit -r constraints.txt --no-deps --disable-pip --progress-spinner off
+
+lock: | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,bench,audit]'
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 translations: $(MO)
 $(MO): $(PO) | $(VENV)/.installed
@@ -57,7 +67,7 @@ extract-messages: install
 
 # Installs the bench extra (Locust) first; BENCH="contest-day baseline" runs some; see bench/load/runner.py.
 bench: install-test $(MO)
-	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(BIN)/pip install -q -e '.[test,bench]' && touch $(VENV)/.installed-bench; }
+	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(BIN)/pip install -q -c constraints.txt -e '.[test,bench]' && touch $(VENV)/.installed-bench; }
 	$(BIN)/python -m bench $(BENCH)
 
 clean:
