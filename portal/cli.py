@@ -148,6 +148,69 @@ def backup_command(target):
     click.echo(f"Đã sao lưu vào {target} ({size} byte).")
 
 
+def _has_data(db):
+    """True when the database already holds the portal's data (units or accounts)."""
+    tables = set(db.get_tables())
+    if "unit" not in tables and "user" not in tables:
+        return False
+    with db.connection_context():
+        return any(db.execute_sql(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in ("unit", "user")
+                   if t in tables)
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+@with_appcontext
+def restore_command(source, force):
+    """Put back a copy made by `portal backup`, then upgrade it to the current schema.
+
+    Refuses to replace a database that holds data unless --force (stop the portal first: members
+    working during a restore would lose what they write).
+    """
+    db = dbmod.database.obj
+    if _has_data(db) and not force:
+        fail("Cơ sở dữ liệu hiện tại đang có dữ liệu. Hãy dừng cổng và chạy lại với --force để thay bằng bản sao "
+             f"{source}.")
+    if dbmod.is_sqlite(db):
+        try:
+            with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src:
+                check = src.execute("PRAGMA integrity_check").fetchone()[0]
+                if check != "ok":
+                    fail(f"Bản sao {source} bị lỗi ({check}); không khôi phục.")
+                names = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "schema_migration" not in names or "user" not in names:
+                    fail(f"{source} không phải bản sao của cổng (không có bảng tài khoản và lịch sử nâng cấp).")
+                db.close()
+                # SQLite's backup API writes the copy into the live file under its locks: one step, and
+                # connections opened later see the restored data (no file swapped under their feet).
+                with closing(sqlite3.connect(db.database, timeout=30)) as dst:
+                    src.backup(dst)
+        except sqlite3.DatabaseError as exc:
+            fail(f"Không đọc được {source} như một cơ sở dữ liệu SQLite: {exc}")
+    else:
+        if not (shutil.which("pg_restore") and shutil.which("psql")):
+            fail("Cần có lệnh pg_restore và psql để khôi phục PostgreSQL.")
+        with open(source, "rb") as fh:
+            if fh.read(5) != b"PGDMP":
+                fail(f"{source} không phải bản sao PostgreSQL của `portal backup` (định dạng pg_dump custom).")
+        db.close()
+        if hasattr(db, "close_all"):
+            db.close_all()
+        # One transaction: the schema emptied and the copy loaded, or (on any error) nothing changed.
+        script = subprocess.run(["pg_restore", "--no-owner", "--file", "-", source], capture_output=True)
+        if script.returncode:
+            fail(f"pg_restore lỗi: {script.stderr.decode(errors='replace').strip()[:2000]}")
+        done = subprocess.run(["psql", "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+                               pg_dump_url(current_app.config["DATABASE_URL"])],
+                              input=b"DROP SCHEMA public CASCADE; CREATE SCHEMA public;\n" + script.stdout,
+                              capture_output=True)
+        if done.returncode:
+            fail(f"Khôi phục lỗi, cơ sở dữ liệu giữ nguyên: {done.stderr.decode(errors='replace').strip()[:2000]}")
+    applied = dbmod.migrate()
+    click.echo(f"Đã khôi phục từ {source}" + (f"; đã nâng cấp: {', '.join(applied)}." if applied else "."))
+
+
 @click.command("serve")
 @click.option("--bind", "-b", help="host:port (default SERVE_BIND, 127.0.0.1:5000).")
 @click.option("--workers", "-w", type=int, help="Worker processes (default SERVE_WORKERS).")
@@ -588,7 +651,8 @@ def worker_command(workers):
 
 
 def register(app):
-    for command in (init_db_command, demo_command, create_admin_command, backup_command, serve_command,
+    for command in (init_db_command, demo_command, create_admin_command, backup_command, restore_command,
+                    serve_command,
                     import_members_command, import_questions_command, export_questions_command,
                     finalise_overdue_command, export_results_command, issue_certificates_command,
                     render_certificates_command, worker_command):

@@ -224,3 +224,41 @@ def test_pg_dump_gets_the_url_without_the_pools_settings():
     assert pg_dump_url("postgresql+pool://portal:s@10.0.0.10:5432/portal?max_connections=20&stale_timeout=300"
                        "&sslmode=require") == "postgresql://portal:s@10.0.0.10:5432/portal?sslmode=require"
     assert pg_dump_url("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def test_restore_drill_puts_back_the_copy_and_refuses_a_live_database_without_force(app, runner, make_user,
+                                                                                    tmp_path, backend):
+    from portal.accounts.models import User
+
+    make_user(username="before", full_name="Trần Thị Trước")
+    copy = tmp_path / "nightly.db"
+    assert runner.invoke(args=["backup", str(copy)]).exit_code == 0
+    make_user(username="after", full_name="Lê Văn Sau")  # written after the backup
+    User.update(full_name="Đã sửa").where(User.username == "before").execute()
+
+    refused = runner.invoke(args=["restore", str(copy)])
+    assert refused.exit_code != 0 and "--force" in refused.output
+    assert User.get(User.username == "before").full_name == "Đã sửa"  # nothing touched
+
+    done = runner.invoke(args=["restore", str(copy), "--force"])
+    assert done.exit_code == 0, done.output
+    assert "Đã khôi phục" in done.output
+    app.extensions["portal_db"].connect(reuse_if_open=True)
+    assert User.get(User.username == "before").full_name == "Trần Thị Trước"
+    assert not User.select().where(User.username == "after").exists()
+    from portal import db as dbmod
+
+    assert dbmod.pending_migrations() == []
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup_and_keeps_the_data(app, runner, make_user, tmp_path, backend):
+    from portal.accounts.models import User
+
+    make_user(username="kept")
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(b"this is not a database at all" * 100)
+    result = runner.invoke(args=["restore", str(bogus), "--force"])
+    assert result.exit_code != 0
+    assert ("không phải" in result.output or "Không đọc được" in result.output), result.output
+    app.extensions["portal_db"].connect(reuse_if_open=True)
+    assert User.select().where(User.username == "kept").exists()
