@@ -50,6 +50,8 @@ class Job(BaseModel):
     result_name = NFCCharField(max_length=255, default="")  # the download's file name
     result_mime = pw.CharField(max_length=64, default="")
     result_size = pw.BigIntegerField(default=0)
+    heartbeat_at = pw.DateTimeField(null=True)  # the running worker's last sign of life
+    tries = pw.SmallIntegerField(default=0)  # how many times a worker took it (a dead worker's job is retried)
 
     @property
     def arguments(self):
@@ -224,7 +226,7 @@ class _Progress:
 
     def __call__(self, done, total):
         if done - self.written >= self.step or (done >= total and done != self.written):
-            Job.update(done=done).where(Job.id == self.job_id).execute()
+            Job.update(done=done, heartbeat_at=utcnow()).where(Job.id == self.job_id).execute()
             self.written = done
 
 
@@ -233,7 +235,8 @@ def run_certificates(job_id, processes, clock=utcnow):
 
     Runs once: a job no longer queued (done, failed, or taken by another worker) is left alone.
     """
-    claimed = (Job.update(state="running", started_at=clock())
+    now = clock()
+    claimed = (Job.update(state="running", started_at=now, heartbeat_at=now, tries=Job.tries + 1, done=0)
                .where(Job.id == job_id, Job.state == "queued").execute())
     if not claimed:
         return
@@ -253,7 +256,7 @@ def run_certificates(job_id, processes, clock=utcnow):
         message = str(exc) if isinstance(exc, DomainError) else _(
             "The file could not be made because of an error on the server (job %(id)s). Please try again, or "
             "tell the administrator: the details are in the server log.", id=job_id)
-        _fail(job_id, message, clock())
+        _fail(job_id, message, clock(), tries=job.tries)
 
 
 def _store(job, path, name, mime, now):
@@ -266,16 +269,57 @@ def _store(job, path, name, mime, now):
                 JobChunk.insert(job=job.id, seq=seq, data=piece).execute()
         done = (Job.update(state="done", done=job.total, finished_at=now, result_name=name, result_mime=mime,
                            result_size=size)
-                .where(Job.id == job.id, Job.state == "running").execute())
+                .where(Job.id == job.id, Job.state == "running", Job.tries == job.tries).execute())
         if not done:  # marked failed meanwhile (the consumer was stopping): keep that, and no file
             raise DomainError(_("The server stopped while the file was being made. Please start it again."))
 
 
-def _fail(job_id, message, now):
+STALE_AFTER = dt.timedelta(minutes=3)  # a running job's worker silent this long is taken for dead
+MAX_TRIES = 3
+
+
+def reap_stalled(now, requeue=None):
+    """Jobs whose worker died (killed, the machine restarted) stay "running" with no sign of life: queue them
+    again (the file is made from the start; a half-made one was never stored), or after MAX_TRIES mark them
+    failed. Returns (requeued ids, failed ids). Each change is a compare-and-set, so two reapers agree."""
+    requeue = requeue or (lambda job_id: run_certificates_task(job_id))
+    requeued, failed = [], []
+    stale = (Job.select(Job.id, Job.tries).where(Job.state == "running", Job.heartbeat_at < now - STALE_AFTER)
+             .tuples())
+    for job_id, tries in list(stale):
+        if tries >= MAX_TRIES:
+            with dbmod.database.atomic():
+                JobChunk.delete().where(JobChunk.job == job_id).execute()
+                if (Job.update(state="failed", finished_at=now, message=_(
+                        "The file could not be made: the server stopped %(n)s times while making it. Please tell "
+                        "the administrator.", n=tries))
+                        .where(Job.id == job_id, Job.state == "running", Job.tries == tries).execute()):
+                    failed.append(job_id)
+            continue
+        if (Job.update(state="queued", heartbeat_at=None)
+                .where(Job.id == job_id, Job.state == "running", Job.tries == tries,
+                       Job.heartbeat_at < now - STALE_AFTER).execute()):
+            requeued.append(job_id)
+            requeue(job_id)
+    return requeued, failed
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reap_stalled_task():
+    with _worker_context():
+        reap_stalled(utcnow())
+
+
+def _fail(job_id, message, now, tries=None):
+    """Mark the job failed, with no file; ``tries``: only if it is still this worker's try (a job the reaper
+    gave to another worker is left to that one)."""
+    query = Job.update(state="failed", message=message, finished_at=now).where(
+        Job.id == job_id, Job.state.in_(("queued", "running")))
+    if tries is not None:
+        query = query.where(Job.tries == tries)
     with dbmod.database.atomic():
-        JobChunk.delete().where(JobChunk.job == job_id).execute()
-        (Job.update(state="failed", message=message, finished_at=now)
-         .where(Job.id == job_id, Job.state.in_(("queued", "running"))).execute())
+        if query.execute():
+            JobChunk.delete().where(JobChunk.job == job_id).execute()
 
 
 def purge_jobs(now, keep_days):

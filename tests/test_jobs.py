@@ -274,6 +274,37 @@ def test_a_job_cut_short_by_a_stopping_worker_is_marked_failed(organiser, commit
     assert job.state == "failed" and "máy chủ dừng" in job.message.lower()
 
 
+def test_a_job_whose_worker_died_is_queued_again_and_finished_whole(organiser, committee, make_certificates,
+                                                                     tmp_path):
+    """kill -9 of the worker mid-render: the job stays "running" with an old heartbeat and no file. The reaper
+    queues it again; the next worker renders it from the start and stores the whole file."""
+    ids = [c.id for c in make_certificates()]
+    params = json.dumps({"ids": ids, "fmt": "pdf", "title": "Giấy khen"})
+    died = utcnow() - jobs.STALE_AFTER - dt.timedelta(seconds=1)
+    job = Job.create(kind="certificates", params=params, state="running", total=len(ids), done=1, tries=1,
+                     started_at=died, heartbeat_at=died, owner_unit=committee, created_by=organiser)
+    alive = Job.create(kind="certificates", params=params, state="running", total=len(ids), tries=1,
+                       heartbeat_at=utcnow(), owner_unit=committee, created_by=organiser)
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == 0  # nothing half-made is presented
+    assert jobs.reap_stalled(utcnow()) == ([job.id], [])  # the queue runs it inline under TESTING
+    job = Job.get_by_id(job.id)
+    assert (job.state, job.tries, job.done) == ("done", 2, len(ids))
+    assert _pdf_pages(_file(job), tmp_path) == len(ids)  # the whole file, a page per certificate
+    assert Job.get_by_id(alive.id).state == "running"  # a worker still beating is left alone
+
+
+def test_a_job_that_keeps_killing_its_worker_fails_after_three_tries(organiser, committee):
+    died = utcnow() - jobs.STALE_AFTER - dt.timedelta(minutes=1)
+    job = Job.create(kind="certificates", state="running", total=3, tries=jobs.MAX_TRIES, heartbeat_at=died,
+                     owner_unit=committee, created_by=organiser)
+    JobChunk.create(job=job, seq=0, data=b"%PDF-half")
+    requeued = []
+    assert jobs.reap_stalled(utcnow(), requeue=requeued.append) == ([], [job.id])
+    job = Job.get_by_id(job.id)
+    assert job.state == "failed" and "3" in job.message and requeued == []
+    assert JobChunk.select().where(JobChunk.job == job.id).count() == 0
+
+
 def test_old_jobs_and_their_files_are_purged(organiser, committee, make_certificates):
     ids = [c.id for c in make_certificates()]
     old = jobs.start_certificates(organiser, committee, ids, "pdf", "Cũ")
