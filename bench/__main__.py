@@ -2,7 +2,7 @@
 
     python -m bench              # all (`make bench`)
     python -m bench login roster # some
-    python -m bench contest-day sync-start baseline contest-day-postgres baseline-postgres   # the load test
+    python -m bench contest-day answer-save sync-start baseline contest-day-postgres baseline-postgres multi-host
 
 Each benchmark runs against a fresh temporary instance (SQLite unless
 PORTAL_BENCH_DATABASE_URL names a PostgreSQL database) and prints its numbers;
@@ -29,10 +29,12 @@ BENCHES = {
     "contest-export": contest_export.bench_export,
     "certificates": certificates.bench_certificates,
     "contest-day": load.bench_contest_day,
+    "answer-save": load.bench_answer_save,
     "baseline": load.bench_baseline,
     "sync-start": load.bench_sync_start,
     "contest-day-postgres": load.bench_contest_day_postgres,
     "baseline-postgres": load.bench_baseline_postgres,
+    "multi-host": load.bench_multi_host,
 }
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

@@ -1,12 +1,13 @@
 """The contest-day load test: the real server (`portal serve`) under simulated members driven by Locust.
 
-    python -m bench contest-day sync-start baseline contest-day-postgres baseline-postgres
+    python -m bench contest-day answer-save sync-start baseline contest-day-postgres baseline-postgres multi-host
 
 - dataset.py builds the instance (500 units, 40,000 members, a contest with a 20-question round open now);
 - server.py starts `portal serve` and the baseline app (bench/baseline_app.py) on free 127.0.0.1 ports;
 - locustfile.py is what a member's phone does; driver.py runs Locust in a process of its own;
 - results.py counts every request per endpoint; runner.py ties them together (its docstring lists the
-  settings).
+  settings and the scenarios);
+- ledger.py checks the database against what the servers acknowledged (multi-host).
 
 Nothing here asserts a time: each function prints its report and returns rows for bench's table.
 """
@@ -31,6 +32,20 @@ def bench_sync_start():
     from bench.load import runner
 
     return runner.sync_start(runner.shared_dataset(_database_url()))
+
+
+def bench_answer_save():
+    """The headline ratio's numerator: only saves, submits and the next starts, at the baseline's clients."""
+    from bench.load import runner
+
+    return runner.answer_save(runner.shared_dataset(_database_url()))
+
+
+def bench_multi_host():
+    """Two `portal serve` sharing a fresh PostgreSQL database and Redis; the database checked afterwards."""
+    from bench.load import runner
+
+    return runner.multi_host()
 
 
 def bench_baseline():

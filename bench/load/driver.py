@@ -17,9 +17,15 @@ Scenarios (CONFIG["scenario"]):
   page, at a random moment of the same ``window`` seconds; the attempts
   started are then submitted, so the next step starts afresh. Stops after
   the first step where a start fails or the p99 from opening the round's page
-  to the attempt's page is over ``give_ms``.
+  to the attempt's page is over ``give_ms``;
+- answer-save: ``users`` members logged in, each with an attempt started, before the clock; for
+  ``duration`` seconds each saves as quiz.js does with no pause (21 saves), submits and starts the next
+  attempt through the API, again and again;
+- multi-host: ``users`` members, each taking ``attempts`` attempts the same way, every request going to the
+  next of ``hosts``; returns what the servers acknowledged (the ledger) for the database check.
 """
 
+import contextlib
 import json
 import random
 import resource
@@ -166,7 +172,115 @@ def sync_start(config):
     return phases
 
 
-SCENARIOS = {"contest-day": contest_day, "baseline": baseline, "sync-start": sync_start}
+def _ready(member, cfg):
+    """Before the clock: logged in, the round's page, Start, the attempt's page and quiz.js's first look."""
+    use_address(member.index, cfg)
+    try:
+        member.login()
+        member.round_page()
+        member.start()
+        member.sync()
+        return True
+    except FlowFailed:
+        return False
+
+
+def answer_save(config):
+    cfg = dict(locustfile.CONFIG, **config)
+    env = Environment(user_classes=[], host=cfg["host"])
+    collector = Collector()
+    env.events.request.add_listener(collector.on_request)
+    seed = cfg.get("seed", 1)
+    members = [Member(env, cfg["host"], i, cfg, random.Random(seed * 1_000_003 + i))
+               for i in range(cfg["first_member"], cfg["first_member"] + cfg["users"])]
+    cpu = cpu_seconds()
+    collector.start()
+    ok = _each(cfg["login_concurrency"], lambda m: _ready(m, cfg), members)
+    collector.stop()
+    phases = [collector.phase("answer-save: log in and start (before the window)", kind="prepare",
+                              members=len(members), ready=sum(ok), client_cpu=cpu_seconds() - cpu)]
+    ready = [m for m, good in zip(members, ok) if good]
+    counters = {"members": len(ready), "completed": 0, "failed_flows": 0}
+
+    def work(member):
+        use_address(member.index, cfg)
+        while collector.active:
+            try:
+                member.answer_attempt(member.rng)
+                if collector.active:
+                    counters["completed"] += 1
+                member.start_api()
+            except FlowFailed:
+                # Counted already. quiz.js would show the result or retry; the member then starts again (or
+                # takes back the attempt still in progress), after a pause so that a refusal cannot spin.
+                counters["failed_flows"] += 1
+                gevent.sleep(0.5)
+                with contextlib.suppress(FlowFailed):
+                    member.start_api(expect=(200, 201))
+
+    cpu = cpu_seconds()
+    collector.start()
+    greenlets = [gevent.spawn(work, m) for m in ready]
+    gevent.sleep(cfg["duration"])
+    collector.stop()
+    cpu = cpu_seconds() - cpu
+    gevent.killall(greenlets, block=True, timeout=10)
+    for member in members:
+        member.close()
+    phases.append(collector.phase("answer-save", kind="window", users=len(ready), client_cpu=cpu,
+                                  counters=counters))
+    return phases
+
+
+def multi_host(config):
+    """Each member: log in, Start, then ``attempts`` attempts of 21 saves and a submit, every request to the next
+    of ``hosts``; what the servers acknowledged is returned as each member's ledger."""
+    cfg = dict(locustfile.CONFIG, **config)
+    hosts = cfg["hosts"]
+    env = Environment(user_classes=[], host=hosts[0])
+    collector = Collector()
+    env.events.request.add_listener(collector.on_request)
+    members = []
+    for i in range(cfg["first_member"], cfg["first_member"] + cfg["users"]):
+        member = Member(env, hosts[0], i, cfg)
+        member.hosts, member.ledger = hosts, []
+        members.append(member)
+
+    def take(member):
+        use_address(member.index, cfg)
+        try:
+            member.login()
+            member.round_page()
+            member.start()
+            member.sync()
+            for number in range(1, cfg["attempts"] + 1):
+                if number > 1:
+                    member.start_api()
+                # The same answers in every run: drawn from the member and the attempt's number only.
+                member.answer_attempt(random.Random(f"{cfg.get('seed', 1)}:{member.index}:{number}"))
+        except FlowFailed as exc:
+            return str(exc)
+        return None
+
+    cpu = cpu_seconds()
+    collector.start()
+    greenlets = [gevent.spawn(take, m) for m in members]
+    gevent.joinall(greenlets, timeout=cfg["time_limit"])
+    collector.stop()
+    unfinished = [g for g in greenlets if not g.ready()]
+    failures = [("unfinished" if not g.ready() else g.value if g.successful() else f"crashed: {g.exception!r}")
+                for g in greenlets]  # None: every attempt taken
+    gevent.killall(unfinished, block=True, timeout=10)
+    ledger = [{"index": m.index, "username": m.username, "attempts": m.ledger, "failure": failure}
+              for m, failure in zip(members, failures)]
+    for member in members:
+        member.close()
+    return [collector.phase("multi-host", kind="ledger", hosts=hosts, client_cpu=cpu_seconds() - cpu,
+                            unfinished=len(unfinished), ledger=ledger)]
+
+
+SCENARIOS = {"contest-day": contest_day, "baseline": baseline, "sync-start": sync_start, "answer-save": answer_save,
+             "multi-host": multi_host}
 
 
 def main(config_path, result_path):

@@ -17,6 +17,11 @@ sessions and CSRF tokens:
     POST /api/v1/attempts/<id>/submit            with the prediction
     GET  /quiz/attempts/<id>/result              where quiz.js goes after submitting
 
+The answer-save and multi-host scenarios (bench/load/driver.py) use ``Member.answer_attempt``: the saves
+numbered as quiz.js numbers them (tenths of a second since the start on the server's clock, above the last
+one), each carrying the prediction field as it stands, then the next attempt through
+``POST /api/v1/quizzes/<id>/attempts``.
+
 Static files (CSS, JS, fonts) are left out: a browser caches them and a
 deployment serves them from nginx. Each simulated user takes one member after
 another (a member takes the round once); each member connects from an address
@@ -107,16 +112,23 @@ class Member:
         self.csrf = None  # the session's CSRF token (forms and the API header)
         self.positions = {}  # question position -> number of options
         self.seq = 0  # the last save's sequence number
+        self.started_at, self.offset = None, 0.0  # the attempt's start and the server's clock minus ours (quiz.js)
+        self.hosts = None  # several app hosts: each request goes to the next one (as a load balancer may send it)
+        self.sent = 0  # requests sent, for the turn of the hosts
+        self.ledger = None  # a list: every attempt started, save and submit the server acknowledged (multi-host)
 
     def close(self):
         self.client.client.close()
 
     def call(self, method, path, name, expect, check=None, **kwargs):
         """One request, named by its endpoint; a status other than ``expect`` or a failed ``check`` is a failure."""
+        if self.hosts:
+            path = self.hosts[(self.index + self.sent) % len(self.hosts)] + path
+        self.sent += 1
         with self.client.request(method, path, name=name, catch_response=True, allow_redirects=False,
                                  **kwargs) as response:
             problem = None
-            if response.status_code != expect:
+            if response.status_code not in (expect if isinstance(expect, tuple) else (expect,)):
                 error = getattr(response, "error", None)
                 problem = (f"{response.status_code} {_snippet(response)}" if response.status_code
                            else f"no response: {type(error).__name__}: {error}")
@@ -168,6 +180,7 @@ class Member:
 
         self.call("POST", f"/quiz/{self.config['quiz_id']}/start", "/quiz/[id]/start", 302,
                   data={"csrf_token": self.csrf}, check=to_attempt)
+        self._started("form")
         self.call("GET", f"/quiz/attempts/{self.attempt_id}", "/quiz/attempts/[id]", 200, check=self._read_attempt)
 
     def sync(self):
@@ -180,6 +193,7 @@ class Member:
         self.csrf = pages.meta_token(response.text)
         self.positions = pages.questions(response.text)
         self.seq = pages.saved_seq(response.text)  # above 0 when a start resumed an attempt
+        self._clock(*pages.attempt_clock(response.text))
         return None if self.csrf and self.positions else "no csrf-token meta or no questions"
 
     def _save(self, seq, answers, prediction=None):
@@ -213,6 +227,67 @@ class Member:
         self.call("POST", f"/api/v1/attempts/{self.attempt_id}/submit", "/api/v1/attempts/[id]/submit", 200,
                   json=body, headers={"X-CSRFToken": self.csrf},
                   check=lambda r: None if '"state":"finished"' in (r.text or "").replace(" ", "") else "not finished")
+        if self.ledger is not None:
+            self.ledger[-1]["submitted"] = True
+
+    # -- quiz.js's own way of saving (answer-save and multi-host) --------------------------------
+
+    def _clock(self, started_at, server_now):
+        self.started_at = started_at
+        if server_now is not None:
+            self.offset = server_now - time.time()
+
+    def next_seq(self):
+        """quiz.js's nextSeq(): tenths of a second since the start on the server's clock, above the last one sent."""
+        self.seq = pages.next_seq(self.seq, self.started_at, time.time() + self.offset)
+        return self.seq
+
+    def autosave(self, answers, prediction=None):
+        """One of quiz.js's saves: every question's answer ([] while unanswered) and the prediction field as it
+        stands (null while empty), with the session's token in X-CSRFToken."""
+        seq = self.next_seq()
+        response = self.call("PUT", f"/api/v1/attempts/{self.attempt_id}/answers", "/api/v1/attempts/[id]/answers",
+                             200, json={"seq": seq, "answers": answers, "prediction": prediction},
+                             headers={"X-CSRFToken": self.csrf},
+                             check=lambda r: None if '"applied":true' in (r.text or "").replace(" ", "")
+                             else "not applied")
+        body = response.json()
+        self._clock(self.started_at, pages.iso_seconds(body.get("server_now")))  # syncClock()
+        self.seq = max(self.seq, body.get("seq") or seq)
+        if self.ledger is not None:
+            entry = self.ledger[-1]
+            entry["saves"] += 1
+            if seq > entry["seq"]:
+                entry.update(seq=seq, answers={k: list(v) for k, v in answers.items()}, prediction=prediction)
+
+    def answer_attempt(self, rng):
+        """Answer each question in turn with no pause, autosaving every answer each time; type the prediction
+        (a 21st save); submit with it."""
+        answers = {str(p): [] for p in sorted(self.positions)}
+        for position in sorted(self.positions):
+            answers[str(position)] = [str(rng.randrange(self.positions[position]))]
+            self.autosave(answers)
+        prediction = str(rng.randint(100, 5000))
+        self.autosave(answers, prediction)
+        self.submit(prediction)
+
+    def start_api(self, expect=201):
+        """Start the next attempt through the API (the round allows unlimited attempts): 201 and the attempt
+        (``expect=(200, 201)`` also takes the attempt in progress back, 200)."""
+        response = self.call("POST", f"/api/v1/quizzes/{self.config['quiz_id']}/attempts",
+                             "/api/v1/quizzes/[id]/attempts", expect, headers={"X-CSRFToken": self.csrf},
+                             check=lambda r: None if '"state":"in_progress"' in (r.text or "").replace(" ", "")
+                             else "not in progress")
+        view = response.json()
+        self.attempt_id, self.seq = view["id"], view.get("seq") or 0
+        self.positions = pages.api_questions(view)
+        self._clock(pages.iso_seconds(view.get("started_at")), pages.iso_seconds(view.get("server_now")))
+        self._started("api")
+
+    def _started(self, how):
+        if self.ledger is not None:
+            self.ledger.append({"id": self.attempt_id, "start": how, "saves": 0, "seq": 0, "answers": None,
+                                "prediction": None, "submitted": False})
 
     def result(self):
         self.call("GET", f"/quiz/attempts/{self.attempt_id}/result", "/quiz/attempts/[id]/result", 200)

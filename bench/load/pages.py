@@ -3,12 +3,16 @@
 Plain functions on text (no Locust, no gevent), shared by the locustfile and bench/load/queries.py.
 """
 
+import datetime as dt
+import math
 import re
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
 VALUE = re.compile(r'value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SEQ = re.compile(r'data-seq="(\d+)"')
+STARTED_AT = re.compile(r'data-started-at="([^"]+)"')
+SERVER_NOW = re.compile(r'data-server-now="([^"]+)"')
 OPTION = re.compile(r'name="q(\d+)" value="(\d+)"')
 ATTEMPT_URL = re.compile(r"/quiz/attempts/(\d+)$")
 MESSAGE = re.compile(r'"error":\s*"([^"]*)"|<title>([^<]*)</title>')
@@ -42,6 +46,34 @@ def saved_seq(html):
     """The attempt page's data-seq: the last save applied (quiz.js numbers its saves above it)."""
     match = SEQ.search(html or "")
     return int(match.group(1)) if match else 0
+
+
+def iso_seconds(text):
+    """Seconds since the epoch of an ISO 8601 time the portal writes ("2026-11-30T05:01:02.345Z"); None if absent."""
+    if not text:
+        return None
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.timestamp()
+
+
+def attempt_clock(html):
+    """(started_at, server_now) of the attempt page, in epoch seconds: what quiz.js numbers its saves from."""
+    started, now = STARTED_AT.search(html or ""), SERVER_NOW.search(html or "")
+    return (iso_seconds(started.group(1)) if started else None, iso_seconds(now.group(1)) if now else None)
+
+
+def next_seq(last, started_at, server_now):
+    """quiz.js's nextSeq(): tenths of a second since the attempt's start on the server's clock (so a later change
+    carries a higher number from any tab or device), and always above the last one sent."""
+    by_clock = math.floor((server_now - started_at) * 10) if started_at is not None else 0
+    return max(last + 1, by_clock)
+
+
+def api_questions(view):
+    """{position: number of options} of an attempt as the JSON API shows it."""
+    return {int(q["position"]): len(q.get("options") or ()) for q in view.get("questions") or ()}
 
 
 def questions(html):

@@ -15,7 +15,8 @@ ID = re.compile(r"/\d+(?=/|$| )")
 # The order of a member's way through the round, for the tables.
 FLOW = ["GET /login", "POST /login", "GET / (home)", "GET /contests/[id]", "GET /quiz/[id] (round page)",
         "POST /quiz/[id]/start", "GET /quiz/attempts/[id]", "GET /api/v1/attempts/[id]",
-        "PUT /api/v1/attempts/[id]/answers", "POST /api/v1/attempts/[id]/submit", "GET /quiz/attempts/[id]/result"]
+        "PUT /api/v1/attempts/[id]/answers", "POST /api/v1/attempts/[id]/submit", "GET /quiz/attempts/[id]/result",
+        "POST /api/v1/quizzes/[id]/attempts"]
 SAVE_AND_SUBMIT = ("PUT /api/v1/attempts/[id]/answers", "POST /api/v1/attempts/[id]/submit")
 
 

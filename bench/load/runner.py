@@ -19,6 +19,13 @@ Settings (environment; defaults in brackets):
                                 [postgresql://postgres@127.0.0.1:5432/postgres]
     PORTAL_BENCH_POSTGRES_POOL=0  a connection per request on PostgreSQL instead of the pool
                                 (postgresql+pool://) a deployment configures
+    PORTAL_BENCH_REDIS_URL      the Redis "multi-host" shares between its hosts (databases 11 and 12, keys
+                                under a prefix of the run's own, deleted afterwards) [redis://127.0.0.1:6379]
+    PORTAL_BENCH_MULTI_MEMBERS, PORTAL_BENCH_MULTI_ATTEMPTS   "multi-host": members, attempts each [64, 3]
+
+Scenarios: contest-day (the full member flow), answer-save (the headline: save + submit only, against the
+baseline), sync-start, baseline, multi-host (two `portal serve` sharing PostgreSQL and Redis; the database
+checked against what the servers acknowledged, and against one host).
 """
 
 import atexit
@@ -246,6 +253,185 @@ def sync_start(data):
     return rows
 
 
+def answer_save(data, label="answer-save"):
+    """The headline: members with an attempt open, saving as quiz.js does with no pause, submitting and starting
+    again, for the load test's seconds; the logins and first starts come before the clock."""
+    users, seconds = setting("PORTAL_BENCH_LOAD_USERS", 64), setting("PORTAL_BENCH_LOAD_SECONDS", 60)
+    first = _used.get(data.instance_path, 0)
+    with tempfile.TemporaryDirectory(prefix="portal-serve-") as logs:
+        with servers.portal(data, os.path.join(logs, "server.log")) as server:
+            _heading(f"{label}: {users} members with an attempt open, for {seconds} s each saving as quiz.js does "
+                     f"(every answer in each of 21 saves, no pause), submitting and starting the next attempt "
+                     f"through the API; {data.database_label}, gunicorn {server.workers} workers × "
+                     f"{server.threads} threads")
+            config = dict(_client_config(data), scenario="answer-save", users=users, duration=seconds,
+                          login_concurrency=16, first_member=first, members=users)
+            result = drive(config, server, timeout=seconds + users + 120)
+            _used[data.instance_path] = first + users
+            prepare, phase = result["phases"]
+            print(f"  before the clock (not counted): {prepare['ready']} of {prepare['members']} members logged in "
+                  f"and started an attempt in {prepare['elapsed']:.1f} s, "
+                  f"{results.totals(prepare)[1]} failed requests")
+            print(results.format_phase(phase))
+            counters = phase["counters"]
+            done = counters["completed"]
+            print(f"  attempts submitted in the window: {done} ({done / phase['elapsed']:.2f}/s); attempts broken "
+                  f"off by a failed request {counters['failed_flows']}")
+            print(cpu_line(result, prepare["client_cpu"] + phase["client_cpu"]) + " (logins before the clock "
+                  "included)")
+            print(log_line(server))
+    n, failed, rate, p50, p95, p99 = results.totals(phase, results.SAVE_AND_SUBMIT)
+    SUMMARY[label] = {"save_submit_rate": rate, "save_submit_p99": p99, "save_submit_failed": failed,
+                      "failed": results.totals(phase)[1], "requests": results.totals(phase)[0],
+                      "users": counters["members"], "database": data.database_label}
+    rows = results.table_rows(label, phase, results.SAVE_AND_SUBMIT + ("POST /api/v1/quizzes/[id]/attempts",))
+    rows.append((f"{label}: answer save + submit together" + (f" [{failed} failed]" if failed else ""),
+                 n, rate, p50, p95, p99))
+    return rows
+
+
+# -- several app hosts -----------------------------------------------------------------------------
+
+def redis_url():
+    return os.environ.get("PORTAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def _redis_reachable(url, label):
+    import redis
+
+    try:
+        with contextlib.closing(redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)) as client:
+            client.ping()
+            return True
+    except redis.RedisError as exc:
+        print(f"\n== {label}: skipped, no Redis at {url} ({exc})")
+        return False
+
+
+# Redis database numbers no test and no example configuration uses (docs/deploy: 0 and 1); inside them the run's
+# keys carry a prefix of its own, and only those keys are deleted afterwards.
+REDIS_LIMITS_DB, REDIS_JOBS_DB = 11, 12
+
+
+def _redis_count(url, prefix):
+    import redis
+
+    with contextlib.closing(redis.Redis.from_url(url)) as client:
+        return sum(1 for _key in client.scan_iter(match=f"*{prefix}*", count=1000))
+
+
+@contextlib.contextmanager
+def _redis_keys(url, prefix):
+    """(rate-limit storage URL, jobs URL); every key under ``prefix`` in both deleted on the way out."""
+    import redis
+
+    base = url.rstrip("/")
+    try:
+        yield f"{base}/{REDIS_LIMITS_DB}", f"{base}/{REDIS_JOBS_DB}"
+    finally:
+        for db in (REDIS_LIMITS_DB, REDIS_JOBS_DB):
+            with contextlib.closing(redis.Redis.from_url(f"{base}/{db}")) as client:
+                keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+                if keys:
+                    client.delete(*keys)
+
+
+def _one_deployment(data, hosts, settings, label):
+    """`portal serve` × ``hosts`` on ``data`` (each with an instance folder of its own, sharing the database,
+    Redis and the secret key), the multi-host client across them; (driver result, stored attempts, verdict)."""
+    from bench.load import ledger
+
+    workers, threads = servers.serve_settings()
+    per_host = max(1, workers // hosts)  # the same total as one host, split
+    users, attempts = setting("PORTAL_BENCH_MULTI_MEMBERS", 64), setting("PORTAL_BENCH_MULTI_ATTEMPTS", 3)
+    with tempfile.TemporaryDirectory(prefix="portal-hosts-") as tmp, contextlib.ExitStack() as stack:
+        running, instances = [], [os.path.join(tmp, f"host{n + 1}") for n in range(hosts)]
+        for instance in instances:
+            os.makedirs(instance)
+            running.append(stack.enter_context(servers.portal(
+                data, f"{instance}.log", per_host, threads, instance_path=instance, settings=settings)))
+        _heading(f"{label}: {users} members × {attempts} attempts (21 saves and a submit each, no pause), every "
+                 f"request to the next of {hosts} host(s) ({', '.join(s.url for s in running)}), each `portal serve` "
+                 f"{per_host} worker(s) × {threads} threads with an instance folder of its own; one PostgreSQL, "
+                 f"one Redis, one secret key")
+        config = dict(_client_config(data), scenario="multi-host", hosts=[s.url for s in running], users=users,
+                      attempts=attempts, first_member=0, members=users, time_limit=60 + users * attempts * 2)
+        result = drive(config, running[0], timeout=config["time_limit"] + 60)
+        phase = result["phases"][0]
+        print(results.format_phase(phase))
+        for server in running:
+            print(log_line(server).replace("server log", f"server log ({server.url})"))
+        print("  in the hosts' instance folders afterwards: " + "; ".join(
+            f"{os.path.basename(path)}/ {', '.join(sorted(os.listdir(path))) or 'nothing'}" for path in instances))
+        prefix = settings.get("PORTAL_RATELIMIT_KEY_PREFIX")
+        if prefix:
+            print(f"  in Redis: {_redis_count(settings['PORTAL_RATELIMIT_STORAGE_URI'], prefix)} rate-limit counters "
+                  f"the hosts shared")
+        broken = [(m["username"], m["failure"]) for m in phase["ledger"] if m["failure"]]
+        if broken:
+            print(f"  members who stopped early: {len(broken)}, e.g. " + "; ".join(f"{u}: {f[:120]}" for u, f in
+                                                                             broken[:3]))
+    stored = ledger.read_attempts(data.database_url, data.quiz_id, [m["username"] for m in phase["ledger"]])
+    verdict = dict(ledger.verify(phase["ledger"], stored), stopped_early=len(broken))
+    print(_verdict_line(verdict))
+    for line in verdict["problems"][:10] + verdict["notes"][:5]:
+        print(f"    {line}")
+    return phase, stored, verdict
+
+
+def _verdict_line(verdict):
+    return (f"  database check: {verdict['members'] - verdict['stopped_early']} of {verdict['members']} members took "
+            f"every attempt; acknowledged {verdict['starts']} starts, {verdict['saves']} saves, "
+            f"{verdict['submits']} submits; {verdict['attempts_checked']} attempts checked "
+            f"({verdict['attempts_in_database']} in the database, {verdict['finished_in_database']} finished); "
+            f"mismatches {len(verdict['problems'])} (0 expected)"
+            + (f"; notes {len(verdict['notes'])}" if verdict["notes"] else ""))
+
+
+def multi_host(label="multi-host"):
+    """Two `portal serve` on one PostgreSQL and one Redis, members switching host on every request, the
+    database checked against what was acknowledged; then one host, the same members and answers, compared."""
+    import secrets
+
+    from bench.load import _postgres_reachable, ledger
+
+    if not _postgres_reachable(datasets.postgres_server(), label) or not _redis_reachable(redis_url(), label):
+        return []
+    token = f"portal-bench-{os.getpid()}-{int(time.time())}"
+    secret = secrets.token_hex(32)
+    runs = {}
+    with _redis_keys(redis_url(), token) as (limits, jobs):
+        for hosts in (2, 1):
+            settings = {"PORTAL_SECRET_KEY": secret, "PORTAL_RATELIMIT_STORAGE_URI": limits,
+                        "PORTAL_RATELIMIT_KEY_PREFIX": f"{token}-{hosts}", "PORTAL_JOBS_URL": jobs,
+                        "PORTAL_JOBS_QUEUE": f"{token}-{hosts}"}
+            with datasets.instance("fresh") as data:
+                runs[hosts] = _one_deployment(data, hosts, settings,
+                                              f"{label}" if hosts > 1 else f"{label}: the same on one host")
+    (phase2, stored2, verdict2), (phase1, stored1, verdict1) = runs[2], runs[1]
+    differences = ledger.compare(stored2, stored1)
+    finished2 = sum(1 for a in stored2.values() if a.state == "finished")
+    finished1 = sum(1 for a in stored1.values() if a.state == "finished")
+    print(f"  two hosts against one: {finished2} and {finished1} finished attempts; stored answers per (member, "
+          f"attempt number) differing: {len(differences)} (0 expected)")
+    for line in differences[:10]:
+        print(f"    {line}")
+    ok = not (verdict2["problems"] or verdict1["problems"] or differences or results.totals(phase2)[1]
+              or results.totals(phase1)[1] or verdict2["stopped_early"] or verdict1["stopped_early"]
+              or not finished2)
+    SUMMARY[label] = {"ok": ok, "two": verdict2, "one": verdict1, "differences": len(differences),
+                      "failed": results.totals(phase2)[1] + results.totals(phase1)[1]}
+    rows = []
+    for hosts, phase, verdict in ((2, phase2, verdict2), (1, phase1, verdict1)):
+        n, failed, rate, p50, p95, p99 = results.totals(phase, results.SAVE_AND_SUBMIT)
+        rows.append((f"{label}, {hosts} host{'s' if hosts > 1 else ''}: answer save + submit"
+                     + (f" [{failed} failed]" if failed else ""), n, rate, p50, p95, p99))
+    rows.append((f"{label}: attempts checked in the database, 2 hosts vs 1, "
+                 f"{len(verdict2['problems']) + len(verdict1['problems']) + len(differences)} mismatches",
+                 verdict2["attempts_checked"] + verdict1["attempts_checked"], 0.0, 0.0, 0.0, 0.0))
+    return rows
+
+
 def baseline(database_url=None, label="baseline"):
     """The baseline app's one insert, under the same gunicorn settings, at the same number of clients."""
     users, seconds = setting("PORTAL_BENCH_LOAD_USERS", 64), setting("PORTAL_BENCH_LOAD_SECONDS", 60)
@@ -269,11 +455,18 @@ def baseline(database_url=None, label="baseline"):
 def summary_lines():
     """The headline figures from this run's load tests, for the lines under the table."""
     lines = []
+    run, base = SUMMARY.get("answer-save"), SUMMARY.get("baseline")
+    if run and base and base["rate"]:
+        lines.append(f"answer save + submit (answer-save, {run['users']} members saving and submitting): "
+                     f"{run['save_submit_rate']:.1f} req/s = {run['save_submit_rate'] / base['rate']:.0%} of the "
+                     f"baseline's {base['rate']:.1f} req/s (target ≥ 60%); p99 {run['save_submit_p99']:.0f} ms "
+                     f"(target < 300); {run['failed']} failed requests of {run['requests']} (target 0)")
     for label, base_label in (("contest-day", "baseline"), ("contest-day-postgres", "baseline"),
                               ("contest-day-postgres", "baseline-postgres")):
         run, base = SUMMARY.get(label), SUMMARY.get(base_label)
         if run and base and base["rate"]:
-            lines.append(f"{label}: answer save + submit {run['save_submit_rate']:.1f} req/s = "
+            lines.append(f"{label} (the full member flow: logins, pages, saves, submits): answer save + submit "
+                         f"{run['save_submit_rate']:.1f} req/s = "
                          f"{run['save_submit_rate'] / base['rate']:.0%} of {base_label}'s {base['rate']:.1f} req/s "
                          f"(target ≥ 60%); p99 {run['save_submit_p99']:.0f} ms (target < 300); "
                          f"{run['failed']} failed requests; {run['completed_rate']:.2f} completed attempts/s")
@@ -281,6 +474,14 @@ def summary_lines():
     if sqlite and postgres and sqlite["save_submit_rate"]:
         lines.append(f"PostgreSQL vs SQLite, answer save + submit: "
                      f"{postgres['save_submit_rate'] / sqlite['save_submit_rate'] - 1:+.0%} (target ≥ -20%)")
+    multi = SUMMARY.get("multi-host")
+    if multi:
+        two, one = multi["two"], multi["one"]
+        lines.append(f"multi-host: {'identical' if multi['ok'] else 'NOT identical'} — 2 hosts: {two['starts']} "
+                     f"starts, {two['saves']} saves, {two['submits']} submits acknowledged, "
+                     f"{two['attempts_checked']} attempts checked, {len(two['problems'])} mismatches; 1 host: "
+                     f"{one['attempts_checked']} attempts checked, {len(one['problems'])} mismatches; stored answers "
+                     f"differing between the runs {multi['differences']}; failed requests {multi['failed']}")
     sync = SUMMARY.get("sync-start")
     if sync:
         steps = "; ".join(f"{s['members']}: {s['started']} started, p99 {s['p99'] / 1000:.1f} s" for s in sync["steps"])

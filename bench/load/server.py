@@ -145,17 +145,22 @@ def _running(command, env, log_path, workers, threads, ready_path, port, databas
         stop(process)
 
 
-def portal(dataset, log_path, workers=None, threads=None):
+def portal(dataset, log_path, workers=None, threads=None, instance_path=None, settings=None):
     """`portal serve` (gunicorn, gthread) on the dataset's instance; the embedded job worker is off
-    (no job runs on contest day, and it would only add a process polling its queue)."""
+    (no job runs on contest day, and it would only add a process polling its queue).
+
+    ``instance_path``: an instance folder of the server's own (an app host shares no disk with another);
+    ``settings``: more PORTAL_* environment (the shared secret key, Redis).
+    """
     default_workers, default_threads = serve_settings()
     workers, threads = workers or default_workers, threads or default_threads
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update(PORTAL_INSTANCE_PATH=dataset.instance_path, PORTAL_JOBS_EMBEDDED_WORKER="false",
+    env.update(PORTAL_INSTANCE_PATH=instance_path or dataset.instance_path, PORTAL_JOBS_EMBEDDED_WORKER="false",
                PORTAL_PUBLIC_URL=f"http://127.0.0.1:{port}")
     if dataset.database_url:
         env["PORTAL_DATABASE_URL"] = pooled(dataset.database_url)
+    env.update(settings or {})
     command = [os.path.join(BIN, "portal"), "serve", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--threads", str(threads)]
     return _running(command, env, log_path, workers, threads, "/login", port, dataset.database_url)
