@@ -93,10 +93,12 @@ def _load_secret_key(app):
         except FileNotFoundError:
             key = _create_secret_key(path)
         app.config["SECRET_KEY"] = key
-    if not (app.debug or app.testing) and (key == default_config.DEV_SECRET_KEY or len(key) < 16):
+    weak = key == default_config.DEV_SECRET_KEY or len(key) < 32 or key.lower().startswith("change-me")
+    if not (app.debug or app.testing) and weak:
         raise RuntimeError(
-            "Refusing to start with a development SECRET_KEY. Remove it from the configuration "
-            "to have one generated in the instance folder, or set PORTAL_SECRET_KEY to a long random value."
+            "Refusing to start with a development SECRET_KEY (or the example's, or one under 32 characters). "
+            "Remove it from the configuration to have one generated in the instance folder, or set "
+            "PORTAL_SECRET_KEY to a long random value: python -c \"import secrets; print(secrets.token_hex(32))\"."
         )
 
 

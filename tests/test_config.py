@@ -76,7 +76,7 @@ def test_configured_secret_key_is_used_and_no_file_written(instance, monkeypatch
     assert not (instance / "secret_key").exists()
 
 
-@pytest.mark.parametrize("key", ["dev", "short"])
+@pytest.mark.parametrize("key", ["dev", "short", "only-twenty-five-letters!", "change-me-to-64-hex-characters-0123456789"])
 def test_production_start_refuses_a_development_key(instance, monkeypatch, key):
     monkeypatch.setenv("PORTAL_SECRET_KEY", key)
     with pytest.raises(RuntimeError, match="development SECRET_KEY"):
