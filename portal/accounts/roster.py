@@ -6,7 +6,8 @@ The file
     "Chức vụ", "Số điện thoại", "Email" and "Tên đăng nhập" are optional; other
     columns (such as "STT") are ignored. Rows are numbered as in the spreadsheet,
     the header being row 1. CSV must be UTF-8 (with or without BOM), separated by
-    commas or semicolons. Text is normalised to NFC.
+    commas or semicolons. Text is normalised to NFC, without control or invisible
+    characters.
 
 Matching a row to an account
     1. A row with a username ("Tên đăng nhập") is that account; when no account
@@ -52,7 +53,7 @@ from ..db import database, nfc
 from ..errors import DomainError
 from ..formatting import GENDER_LABELS
 from ..tables import INVISIBLE as _INVISIBLE
-from ..tables import PlanCounts, TableFileError, find_header, read_records
+from ..tables import PlanCounts, TableFileError, find_header, read_records, sub_in_pieces
 from ..tables import header_key as _header_key
 from . import audit, credentials, permissions
 from .models import RosterImport, Unit, User
@@ -256,6 +257,11 @@ def _find_header(records):
                        error=RosterFileError)
 
 
+# Control characters but the whitespace ones (which become single spaces): invisible, they break matching.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
+_WHITESPACE = re.compile(r"\s+")
+
+
 def _text(value):
     """A cell as clean NFC text with single spaces; '' for an empty cell."""
     if value is None:
@@ -266,8 +272,8 @@ def _text(value):
         value = value.date()
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
-    text = unicodedata.normalize("NFC", str(value).translate(_INVISIBLE))
-    return " ".join(text.split())
+    text = unicodedata.normalize("NFC", sub_in_pieces(_CONTROLS, "", str(value).translate(_INVISIBLE)))
+    return sub_in_pieces(_WHITESPACE, " ", text).strip()
 
 
 def _parse_row(number, cells, today):

@@ -56,20 +56,29 @@ Tables (CSV or XLSX)
     all or nothing), or "Đúng" / "Sai" (true/false, option cells empty).
     A cell that the portal's own export protected against formulas ("'=…")
     is read back without the apostrophe.
+
+Limits
+    A file holds at most MAX_QUESTIONS questions (rejected ones included); a
+    bigger bank is imported in parts. Whatever a file holds, reading it takes
+    time and memory in proportion to its size (tests/test_hostile_files.py).
 """
 
+import bisect
 import datetime as dt
+import html
+import io
+import itertools
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
 
 from flask_babel import gettext as _
 
-from ..tables import INVISIBLE, TableFileError, find_header, header_key, read_records
+from ..tables import INVISIBLE, TableFileError, find_header, header_key, read_records, sub_in_pieces
 from .questions import FALSE_TEXT, LETTERS, MAX_OPTIONS, MIN_OPTIONS, TRUE_TEXT
 
 KINDS = ("single", "multiple", "truefalse")
@@ -78,10 +87,27 @@ BLANK = "_____"  # where the answer block stood in a missing-word question, as M
 WEIGHT_EXAMPLE = "~%50%"
 
 UNSUPPORTED_KINDS = ("shortanswer", "numerical", "matching", "essay", "description")
+# Questions (rejected ones included) in one file; a bigger bank is imported in parts. Each costs
+# memory until the import is done, and the preview lists every rejected one.
+MAX_QUESTIONS = 10_000
 
 
 class ImportFileError(TableFileError):
-    """The file as a whole cannot be read (empty, not text, not UTF-8, unknown format)."""
+    """The file as a whole cannot be read (empty, not text, not UTF-8, unknown format, too many questions)."""
+
+
+class _QuestionCount:
+    """Counts the questions of a file as they are read; ImportFileError past ``limit``."""
+
+    def __init__(self, limit=None):
+        self.limit = MAX_QUESTIONS if limit is None else limit
+        self.n = 0
+
+    def add(self):
+        self.n += 1
+        if self.n > self.limit:
+            raise ImportFileError(_("The file has more than %(max)s questions. Split it into smaller files.",
+                                    max=f"{self.limit:,}".replace(",", ".")))
 
 
 class ParsedOption(NamedTuple):
@@ -183,56 +209,68 @@ def _unsupported_reason(kind):
 
 # Text ----------------------------------------------------------------------------------------
 
+# Every pattern here looks no further than the next "<" (or the next delimiter), and every loop
+# reads each character once: a file may hold megabytes of hostile text in one question.
 _TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>")
-_CODE_RE = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+_BRACKETS = re.compile(r"[<>]")
+_CODE_OPEN = re.compile(r"<\s*(script|style)\b[^<>]*>", re.IGNORECASE)
+_CODE_CLOSE = {tag: re.compile(rf"<\s*/\s*{tag}\s*>", re.IGNORECASE) for tag in ("script", "style")}
+# As browsers read HTML: a tag runs from "<" and a letter to the next ">", or to the end.
+_HTML_MARKUP = re.compile(
+    r"<(/?)([A-Za-z][^\s/>]*)[^>]*(?:>|\Z)"  # a start or end tag
+    r"|<!--"  # a comment, up to -->
+    r"|<[!?][^>]*(?:>|\Z)")  # a declaration, CDATA section or processing instruction
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
                "blockquote", "pre", "hr", "dt", "dd", "section", "article"}
 _CODE_TAGS = {"script", "style"}
 # Control characters (but tab and new line) and the invisible ones, removed (a regex: str.translate is slow).
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f" + "".join(map(chr, INVISIBLE)) + "]")
-
-
-class _HTMLText(HTMLParser):
-    """The text of an HTML fragment: tags dropped, entities decoded, block ends as new lines."""
-
-    def __init__(self, collapse):
-        super().__init__(convert_charrefs=True)
-        self.parts, self.skip, self.collapse = [], 0, collapse
-
-    def _break(self):
-        if self.parts and self.parts[-1] != "\n":  # </p><p> is one line break, not two
-            self.parts.append("\n")
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _CODE_TAGS:
-            self.skip += 1
-        elif tag in _BLOCK_TAGS:
-            self._break()
-
-    def handle_startendtag(self, tag, attrs):
-        if tag in _BLOCK_TAGS:
-            self._break()
-
-    def handle_endtag(self, tag):
-        if tag in _CODE_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self._break()
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(re.sub(r"\s+", " ", data) if self.collapse else data)
+_WHITESPACE = re.compile(r"\s+")
+_SPACES = re.compile(r"[^\S\n]+")  # whitespace within a line
+_EMPTY_LINES = re.compile(r"\n{3,}")
 
 
 def _html_to_text(text, collapse):
-    parser = _HTMLText(collapse)
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
+    """The text of an HTML fragment: tags dropped, entities decoded, block ends as new lines.
+
+    A small scanner rather than html.parser, which (until Python's security
+    releases of 2025) takes quadratic time on some malformed input and raises
+    AssertionError on some: a few megabytes of it would hold a worker for
+    hours. Scripts and styles are dropped with their contents (an unclosed one
+    runs to the end), comments too (an unclosed one is text).
+    """
+    parts = []
+
+    def data(chunk):
+        if chunk:
+            chunk = html.unescape(chunk)
+            parts.append(sub_in_pieces(_WHITESPACE, " ", chunk) if collapse else chunk)
+
+    pos, comments_close = 0, True
+    while m := _HTML_MARKUP.search(text, pos):
+        data(text[pos:m.start()])
+        pos = m.end()
+        if m[0] == "<!--":
+            end = text.find("-->", pos) if comments_close else -1
+            if end < 0:  # none closes after this one either: text, as html.parser reads it
+                comments_close = False
+                data(m[0])
+            else:
+                pos = end + 3
+            continue
+        tag = m[2].lower() if m[2] else ""
+        if tag in _CODE_TAGS and not m[1]:
+            close = _CODE_CLOSE[tag].search(text, pos)
+            pos = close.end() if close else len(text)
+        elif tag in _BLOCK_TAGS and parts and parts[-1] != "\n":  # </p><p> is one line break, not two
+            parts.append("\n")
+    data(text[pos:])
+    return "".join(parts)
 
 
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\(([^)\s]*)\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\(([^)\s\[]*)\)")
+# The text inside a delimiter never holds the delimiter, so a lone "*" looks only as far as the next one.
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)((?:(?!\1).)+?)(?<=\S)\1")
 
 
 def _markdown_to_text(text):
@@ -241,13 +279,53 @@ def _markdown_to_text(text):
     return _MD_EMPHASIS.sub(r"\2", text)
 
 
+def _drop_code(text):
+    """Remove <script>…</script> and <style>…</style> with what they hold; an unclosed one stays (as text)."""
+    parts, pos, start, unclosed = [], 0, 0, set()
+    while m := _CODE_OPEN.search(text, start):
+        tag = m[1].lower()
+        close = None if tag in unclosed else _CODE_CLOSE[tag].search(text, m.end())
+        if close is None:
+            unclosed.add(tag)
+            start = m.end()
+            continue
+        parts.append(text[pos:m.start()])
+        pos = start = close.end()
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
 def _strip_tags(text):
-    """Remove scripts and styles, then anything shaped like a tag until none is left (``<scr<b>ipt>`` too)."""
-    while True:
-        stripped = _TAG_RE.sub("", _CODE_RE.sub("", text))
-        if stripped == text:
-            return text
-        text = stripped
+    """Remove scripts and styles, then anything shaped like a tag until none is left (``<scr<b>ipt>`` too).
+
+    One pass: removing a tag may join what stood before and after it into a new
+    tag, which is removed in turn when its ">" arrives.
+    """
+    text = _drop_code(text)
+    if ">" not in text:
+        return text
+    # ``kept`` holds the text that stays; ``pending`` what follows the first "<" that no ">" has closed yet,
+    # and ``opens`` where each such "<" stands in it.
+    kept, pending, opens, pos = io.StringIO(), [], [], 0
+    for m in _BRACKETS.finditer(text):
+        before, pos = text[pos:m.start()], m.end()
+        if opens:
+            pending.append(before)
+        else:
+            kept.write(before)
+        if m[0] == "<":
+            opens.append(len(pending))
+            pending.append("<")
+        elif not opens:
+            kept.write(">")
+        elif _TAG_RE.fullmatch("".join(pending[opens[-1]:]) + ">"):
+            del pending[opens.pop():]
+        else:  # this ">" stays, so no "<" before it can open a tag any more
+            kept.write("".join(pending) + ">")
+            pending.clear()
+            opens.clear()
+    kept.write("".join(pending) + text[pos:])
+    return kept.getvalue()
 
 
 def clean_text(text, markup="plain", lines=True):
@@ -256,25 +334,22 @@ def clean_text(text, markup="plain", lines=True):
     With ``lines`` the line breaks are kept (single spaces within each line, at
     most one empty line in a row); without, everything is one line.
     """
-    text = str(text or "").replace("\r\n", "\n").replace("\r", "\n")
+    # Invisible characters go first: removed after the tags, "<\u200bscript>" would become a tag.
+    text = sub_in_pieces(_CONTROLS, "", str(text or "").replace("\r\n", "\n").replace("\r", "\n"))
     if markup == "markdown":
         text = _markdown_to_text(text)
     if "<" in text or "&" in text:
-        if markup in ("html", "moodle", "markdown"):
-            text = _html_to_text(text, collapse=markup == "html")
+        if markup in ("html", "moodle", "markdown"):  # "&#8203;" decodes to an invisible character
+            text = sub_in_pieces(_CONTROLS, "", _html_to_text(text, collapse=markup == "html"))
         text = _strip_tags(text)
     elif markup == "html":
-        text = " ".join(text.split())
-    text = _CONTROLS.sub("", unicodedata.normalize("NFC", text))
+        text = sub_in_pieces(_WHITESPACE, " ", text).strip()
+    text = unicodedata.normalize("NFC", text)
     if not lines:
-        return " ".join(text.split())
-    kept, empty = [], False
-    for line in text.split("\n"):
-        line = " ".join(line.split())
-        if line or not empty:
-            kept.append(line)
-        empty = not line
-    return "\n".join(kept).strip()
+        return sub_in_pieces(_WHITESPACE, " ", text).strip()
+    # Substitutions rather than a list of lines and words: a text may have millions of them.
+    text = sub_in_pieces(_SPACES, " ", text).replace(" \n", "\n").replace("\n ", "\n")
+    return _EMPTY_LINES.sub("\n\n", text).strip()
 
 
 def clean_tags(values):
@@ -364,11 +439,12 @@ def decode_text(data, filename):
     """The text of a GIFT or Aiken file: UTF-8 (with or without BOM) or UTF-16 with a BOM."""
     if not data or not data.strip():
         raise ImportFileError(_("The file is empty."))
-    if data[:4] == b"PK\x03\x04":
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if data[:4] == b"PK\x03\x04" or (b"\x00" in data[:4096] and not utf16):  # a zip, a picture, a document…
         raise ImportFileError(_("%(name)s is not a text file. Save the questions as plain text (.txt) in "
                                 "UTF-8 and upload it again.", name=filename))
     try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if utf16:
             return data.decode("utf-16")
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -377,7 +453,7 @@ def decode_text(data, filename):
                                 name=filename)) from None
 
 
-def parse_file(data, filename, fmt=None):
+def parse_file(data, filename, fmt=None, max_questions=None):
     """Read ``data`` (the bytes of ``filename``) in ``fmt`` or the format its name suggests."""
     fmt = fmt or guess_format(filename, data)
     if fmt not in FORMATS:
@@ -385,14 +461,15 @@ def parse_file(data, filename, fmt=None):
                                 "CSV and Excel (.xlsx) files.", name=filename))
     if fmt in ("csv", "xlsx"):
         name = filename if Path(filename or "").suffix.lower() == "." + fmt else f"{filename}.{fmt}"
-        return parse_table(data, name)
+        return parse_table(data, name, max_questions)
     text = decode_text(data, filename)
-    return parse_gift(text) if fmt == "gift" else parse_aiken(text)
+    return (parse_gift if fmt == "gift" else parse_aiken)(text, max_questions)
 
 
 def _lines(text):
+    """The lines of ``text`` in NFC, whatever their line ends, one at a time (a file may hold millions)."""
     text = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return (line.rstrip("\n") for line in io.StringIO(text, newline=None))
 
 
 # GIFT ----------------------------------------------------------------------------------------
@@ -405,7 +482,9 @@ _PRIVATE = re.compile("[\ue000-\ue007]")
 _ESCAPE_RE = re.compile(r"\\([\\:#={}~n])")
 _WEIGHT_RE = re.compile(r"^%\s*(-?\s*[0-9]+(?:[.,][0-9]*)?)\s*%")
 _FORMAT_RE = re.compile(r"^\[(html|moodle|markdown|plain)\]", re.IGNORECASE)
-_TOKEN_RE = re.compile(r"\[(tag|difficulty|grading):((?:\\\]|[^\]])*)\]", re.IGNORECASE)
+# A token's value runs to its "]" but never into the next token (which keeps findall linear).
+_TOKEN_RE = re.compile(r"\[(tag|difficulty|grading):((?:\\\]|(?!\[(?:tag|difficulty|grading):)[^\]])*)\]",
+                       re.IGNORECASE)
 _CONTEXT_RE = re.compile(r"^(\$[a-z0-9]+\$/)?(top(/|$))?", re.IGNORECASE)
 _TF = {"T": True, "TRUE": True, "F": False, "FALSE": False}
 
@@ -428,37 +507,45 @@ def _gift_text(raw, markup, lines=True):
 
 
 class _Block:
-    """One question's lines of a GIFT file, with the escapes replaced and a way back to line numbers."""
+    """One question's lines of a GIFT file (from line ``first`` on, without a blank one between them),
+    with the escapes replaced and a way back to line numbers."""
 
-    def __init__(self, numbered):
-        self.numbers = [n for n, _line in numbered]
-        self.comments = [line for _n, line in numbered if line.startswith("//")]
-        raw = "\n".join("" if line.startswith("//") else line for _n, line in numbered)
+    def __init__(self, first, lines):
+        self.first, self.last = first, first + len(lines) - 1
+        self.comments = [line for line in lines if line.startswith("//")]
+        raw = "\n".join("" if line.startswith("//") else line for line in lines)
         self.text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m[1]], _PRIVATE.sub("", raw))
+        self.breaks = array("q", (m.start() for m in re.finditer("\n", self.text)))
 
     def line(self, pos):
-        return self.numbers[min(self.text.count("\n", 0, max(pos, 0)), len(self.numbers) - 1)]
+        return self.first + min(bisect.bisect_left(self.breaks, max(pos, 0)), self.last - self.first)
 
 
 def _gift_blocks(text):
-    block = []
+    """(first line number, lines) of each run of non-blank lines."""
+    first, block = 0, []
     for number, line in enumerate(_lines(text), start=1):
         line = line.strip()
         if line:
-            block.append((number, line))
+            first = first or number
+            block.append(line)
         elif block:
-            yield block
-            block = []
+            yield first, block
+            first, block = 0, []
     if block:
-        yield block
+        yield first, block
 
 
-def parse_gift(text):
-    """Read GIFT text (see the module docstring) into a ParseResult."""
+def parse_gift(text, max_questions=None):
+    """Read GIFT text (see the module docstring) into a ParseResult.
+
+    Raises ImportFileError when the text holds more than ``max_questions`` (MAX_QUESTIONS by default).
+    """
     result = ParseResult("gift")
     category = ""
-    for numbered in _gift_blocks(text):
-        block = _Block(numbered)
+    questions = _QuestionCount(max_questions)
+    for first, lines in _gift_blocks(text):
+        block = _Block(first, lines)
         start = len(block.text) - len(block.text.lstrip())
         if start == len(block.text):
             continue  # comments only
@@ -471,6 +558,7 @@ def parse_gift(text):
                 start += 1
             if start == len(block.text):
                 continue
+        questions.add()
         _gift_question(block, start, category, result)
     return result
 
@@ -507,7 +595,7 @@ def _gift_question(block, start, category, result):
                          line=block.line(closing)))
     if closing < 0:
         return problem(_("the '{' on line %(line)s is never closed with '}' (the question ends on line %(end)s)",
-                         line=block.line(opening), end=block.numbers[-1]))
+                         line=block.line(opening), end=block.last))
     nested = text.find("{", opening + 1, closing)
     if nested >= 0:
         return problem(_("the '{' on line %(line)s is never closed with '}' before the next '{' on line "
@@ -591,7 +679,11 @@ def _comment_tokens(comments):
 
 def _choice_options(question, block, answer, offset, markup, problem):
     """Fill ``question`` with the options of a choice block; False (after reporting) when it is rejected."""
-    marks = [i for i, c in enumerate(answer) if c in "~="]
+    count = answer.count("~") + answer.count("=")
+    if count > MAX_OPTIONS:  # reported before the options are split: there may be millions
+        problem(_options_count_problem(count + bool(answer[:re.search("[~=]", answer).start()].strip())))
+        return False
+    marks = [m.start() for m in re.finditer("[~=]", answer)]
     pieces = []
     if answer[:marks[0]].strip():  # text before the first marker is a wrong option, as in Moodle
         pieces.append(("~", 0, answer[:marks[0]]))
@@ -737,13 +829,21 @@ _AIKEN_OPTION = re.compile(r"^([A-Za-z])[.)]\s+(.*)$")
 _AIKEN_ANSWER = re.compile(r"^(?:ANSWER|ĐÁP ÁN)\s*:\s*(.*)$", re.IGNORECASE)
 
 
-def parse_aiken(text):
-    """Read Aiken text (see the module docstring) into a ParseResult."""
+def parse_aiken(text, max_questions=None):
+    """Read Aiken text (see the module docstring) into a ParseResult.
+
+    Raises ImportFileError when the text holds more than ``max_questions`` (MAX_QUESTIONS by default).
+    """
     result = ParseResult("aiken")
-    current = None  # {"line", "text": [...], "options": [(letter, text, line)]}
+    current = None  # {"line", "text": [...], "options": [(letter, text, line)], "more": options not kept}
+    questions = _QuestionCount(max_questions)
 
     def missing_answer(q):
         result.problems.append(Problem(q["line"], _("no 'ANSWER:' line after the options of this question")))
+
+    def start(number, line):
+        questions.add()
+        return {"line": number, "text": [line], "options": [], "more": 0}
 
     for number, line in enumerate(_lines(text), start=1):
         line = line.strip()
@@ -753,6 +853,7 @@ def parse_aiken(text):
         option = _AIKEN_OPTION.match(line)
         if answer:
             if current is None:
+                questions.add()
                 result.problems.append(Problem(number, _("'ANSWER:' has no question before it")))
             elif not current["options"]:
                 result.problems.append(Problem(current["line"], _(
@@ -761,14 +862,17 @@ def parse_aiken(text):
                 _aiken_question(current, answer[1].strip(), number, result)
             current = None
         elif option and current is not None and (current["options"] or option[1].upper() == "A"):
-            current["options"].append((option[1].upper(), option[2], number))
+            if len(current["options"]) > MAX_OPTIONS:  # too many already: counted, not kept
+                current["more"] += 1
+            else:
+                current["options"].append((option[1].upper(), option[2], number))
         elif current is not None and current["options"]:
             missing_answer(current)
-            current = {"line": number, "text": [line], "options": []}
+            current = start(number, line)
         elif current is not None:
             current["text"].append(line)
         else:
-            current = {"line": number, "text": [line], "options": []}
+            current = start(number, line)
     if current is not None:
         missing_answer(current)
     return result
@@ -788,8 +892,8 @@ def _aiken_question(current, answer, answer_line, result):
     for (letter, _text, number), text in zip(current["options"], options):
         if not text:
             problems.append(_("the option on line %(line)s is empty", line=number))
-    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        problems.append(_options_count_problem(len(options)))
+    if not MIN_OPTIONS <= len(options) + current["more"] <= MAX_OPTIONS:
+        problems.append(_options_count_problem(len(options) + current["more"]))
     letters = [x.upper() for x in re.split(r"[\s,;]+", answer) if x]
     if not letters:
         problems.append(_("'ANSWER:' on line %(line)s names no option: write the letter of the right option, "
@@ -803,6 +907,8 @@ def _aiken_question(current, answer, answer_line, result):
                               "go from A to %(last)s", answer=answer, line=answer_line, letter=letter,
                               last=LETTERS[max(0, min(len(options), len(LETTERS)) - 1)]))
     text = clean_text("\n".join(current["text"]))
+    if not text:  # only invisible characters
+        problems.insert(0, _("there is no question text before the answers"))
     if problems:
         result.problems.extend(Problem(line, p) for p in problems)
         return
@@ -876,20 +982,21 @@ def _truefalse_word(text):
     return None
 
 
-def parse_table(data, filename):
+def parse_table(data, filename, max_questions=None):
     """Read a CSV or XLSX question table (the bytes of ``filename``) into a ParseResult.
 
-    Raises ImportFileError when the file as a whole cannot be read.
+    Raises ImportFileError when the file as a whole cannot be read, or holds more
+    than ``max_questions`` rows (MAX_QUESTIONS by default).
     """
     fmt = Path(filename).suffix.lower().lstrip(".")
     records = read_records(data, filename, error=ImportFileError)
     try:
-        return _parse_table_records(records, fmt)
+        return _parse_table_records(records, fmt, _QuestionCount(max_questions))
     finally:
         records.close()
 
 
-def _parse_table_records(records, fmt):
+def _parse_table_records(records, fmt, questions):
     def is_header(cells):
         return any(_TABLE_KEYS.get(header_key(c)) == "text" for c in cells)
 
@@ -906,11 +1013,12 @@ def _parse_table_records(records, fmt):
                                 row=header_number, columns=", ".join(f'"{m}"' for m in missing)))
     result = ParseResult(fmt)
     seen_rows = False
-    for number, cells in [*before, *records]:
+    for number, cells in itertools.chain(before, records):
         values = {f: _cell(cells[i] if i < len(cells) else None) for i, f in columns.items()}
         if not any(values.values()):
             continue
         seen_rows = True
+        questions.add()
         _table_row(number, values, result)
     if not seen_rows:
         raise ImportFileError(_("The file has only the header row and no questions. "
