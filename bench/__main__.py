@@ -3,6 +3,7 @@
     python -m bench              # all (`make bench`)
     python -m bench login roster # some
     python -m bench contest-day answer-save sync-start baseline contest-day-postgres baseline-postgres multi-host
+    python -m bench faults       # kill -9 workers and the server under load; every acknowledged write checked
 
 Each benchmark runs against a fresh temporary instance (SQLite unless
 PORTAL_BENCH_DATABASE_URL names a PostgreSQL database) and prints its numbers;
@@ -18,6 +19,7 @@ import subprocess
 import sys
 
 from bench import certificates, contest_export, contest_stats, foundation, load, quiz_attempt, quiz_import
+from bench.load import faults as load_faults
 
 BENCHES = {
     "login": foundation.bench_login,
@@ -35,6 +37,7 @@ BENCHES = {
     "contest-day-postgres": load.bench_contest_day_postgres,
     "baseline-postgres": load.bench_baseline_postgres,
     "multi-host": load.bench_multi_host,
+    "faults": load_faults.bench_faults,
 }
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -98,7 +101,7 @@ def main(names):
             print(f"\n{'benchmark':<{width}}  {'n':>7}  {'ops/s':>9}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}")
             for label, n, rate, p50, p95, p99 in rows:
                 print(f"{label:<{width}}  {n:>7}  {rate:>9.1f}  {p50:>8.2f}  {p95:>8.2f}  {p99:>8.2f}")
-            summary = load.summary_lines()
+            summary = load.summary_lines() + load_faults.summary_lines()
             if summary:
                 print()
                 for line in summary:
