@@ -18,6 +18,7 @@ Settings (environment; defaults in brackets):
     PORTAL_BENCH_POSTGRES_URL   the server "contest-day-postgres" makes (and drops) a fresh database on
                                 [postgresql://postgres@127.0.0.1:5432/postgres]
     PORTAL_BENCH_POSTGRES_POOL=0  a connection per request on PostgreSQL instead of the pool
+    PORTAL_BENCH_SQLITE_SYNCHRONOUS  the portal's SQLITE_SYNCHRONOUS for the run (FULL: fsync at every commit)
                                 (postgresql+pool://) a deployment configures
     PORTAL_BENCH_REDIS_URL      the Redis "multi-host" shares between its hosts (databases 11 and 12, keys
                                 under a prefix of the run's own, deleted afterwards) [redis://127.0.0.1:6379]
@@ -258,12 +259,16 @@ def answer_save(data, label="answer-save"):
     again, for the load test's seconds; the logins and first starts come before the clock."""
     users, seconds = setting("PORTAL_BENCH_LOAD_USERS", 64), setting("PORTAL_BENCH_LOAD_SECONDS", 60)
     first = _used.get(data.instance_path, 0)
+    # Each simulated member starts a new attempt every 2 s or so, some 30 times what a person does: the
+    # per-account start limit (RATELIMIT_QUIZ_START, 30 a minute) is raised for this run only, and said so.
+    start_limit = "1000 per minute"
     with tempfile.TemporaryDirectory(prefix="portal-serve-") as logs:
-        with servers.portal(data, os.path.join(logs, "server.log")) as server:
+        with servers.portal(data, os.path.join(logs, "server.log"),
+                            settings={"PORTAL_RATELIMIT_QUIZ_START": start_limit}) as server:
             _heading(f"{label}: {users} members with an attempt open, for {seconds} s each saving as quiz.js does "
                      f"(every answer in each of 21 saves, no pause), submitting and starting the next attempt "
-                     f"through the API; {data.database_label}, gunicorn {server.workers} workers × "
-                     f"{server.threads} threads")
+                     f"through the API (start limit raised to {start_limit} per account for this run); "
+                     f"{data.database_label}, gunicorn {server.workers} workers × {server.threads} threads")
             config = dict(_client_config(data), scenario="answer-save", users=users, duration=seconds,
                           login_concurrency=16, first_member=first, members=users)
             result = drive(config, server, timeout=seconds + users + 120)
