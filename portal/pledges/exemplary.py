@@ -53,8 +53,12 @@ def entries(period, roots, everyone=False):
     of merit), or every evaluated one with ``everyone``, each with its story; those with a story first."""
     rows = commend.candidates(period, roots, None)
     have = {s.pledge_id: s for s in ExemplaryStory.select().where(ExemplaryStory.period == period.id)}
-    out = [Entry(c, have.get(c.pledge.id)) for c in rows if everyone or c.certificate or c.pledge.id in have]
-    return out
+    return [Entry(c, have.get(c.pledge.id)) for c in rows if everyone or c.certificate or c.pledge.id in have]
+
+
+def candidate(period, roots, pledge_id):
+    """The evaluated pledge ``pledge_id`` of ``period`` under ``roots`` as the stories page lists it, or None."""
+    return next((c for c in commend.candidates(period, roots, None) if c.pledge.id == pledge_id), None)
 
 
 def stories(period, roots, published=None):
@@ -142,27 +146,26 @@ def _photo(actor, photo, unit, address):
 def create(actor, period, pledge_id, values, now, photo=None, address=""):
     """Write the story of the evaluated pledge ``pledge_id`` of ``period``, in the actor's part of it."""
     roots = commend.scope(actor, period)
-    chosen = [c for c in commend.candidates(period, roots, None) if c.pledge.id == pledge_id]
-    if not chosen:
+    found = candidate(period, roots, pledge_id)
+    if found is None:
         raise DomainError(_("This pledge is not an evaluated pledge in the units you manage in this period."),
                           field="pledge")
-    candidate = chosen[0]
     clean = _clean(values)
     with database.atomic():
         if ExemplaryStory.select().where(ExemplaryStory.pledge == pledge_id).exists():
-            raise DomainError(_("%(name)s already has a story; edit it instead.", name=candidate.name),
+            raise DomainError(_("%(name)s already has a story; edit it instead.", name=found.name),
                               field="pledge")
-        asset = _photo(actor, photo, candidate.cell, address)
+        asset = _photo(actor, photo, found.cell, address)
         try:
             with database.atomic():
-                story = ExemplaryStory.create(period=period, pledge=candidate.pledge, unit=candidate.cell, photo=asset,
+                story = ExemplaryStory.create(period=period, pledge=found.pledge, unit=found.cell, photo=asset,
                                               created_by=actor, updated_by=actor, created_at=now, updated_at=now,
                                               **clean)
         except pw.IntegrityError:  # written by someone else a moment ago
-            raise DomainError(_("%(name)s already has a story; edit it instead.", name=candidate.name),
+            raise DomainError(_("%(name)s already has a story; edit it instead.", name=found.name),
                               field="pledge") from None
         audit.record(actor, "story.create", f"story:{story.id}",
-                     {"pledge": candidate.pledge.id, "name": clean["name"], "title": clean["title"],
+                     {"pledge": found.pledge.id, "name": clean["name"], "title": clean["title"],
                       "photo": asset.sha256 if asset else None}, address)
     return story
 

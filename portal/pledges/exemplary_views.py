@@ -50,8 +50,9 @@ def stories_page(period_id):
     entries = exemplary.entries(period, roots, everyone=everyone)
     written = {e.story.id for e in entries if e.story}
     # Stories whose pledge no longer lists (e.g. the member left): still shown, to withdraw or delete.
-    others = [s for s in exemplary.stories(period, roots) if s.id not in written]
-    published = exemplary.stories(period, roots, published=True)
+    every = exemplary.stories(period, roots)
+    others = [s for s in every if s.id not in written]
+    published = [s for s in every if s.published]
     return render_template("pledges/manage/stories.html", period=period, entries=entries, others=others,
                            published=published, everyone=everyone, level_labels=workflow.LEVEL_LABELS,
                            kind_labels=workflow.KIND_LABELS, default_title=yearbook.default_title(period))
@@ -74,10 +75,7 @@ def _form_error(form, exc):
 def new_story(period_id):
     period, roots = _load(period_id)
     pledge_id = request.values.get("pledge", type=int)
-    found = [c for c in exemplary.commend.candidates(period, roots, None) if c.pledge.id == pledge_id]
-    if not found:
-        abort(404)
-    candidate = found[0]
+    candidate = exemplary.candidate(period, roots, pledge_id) or abort(404)
     if request.method == "GET":
         return _render_form(period, StoryForm(data=exemplary.draft(candidate, period)), candidate)
     form = StoryForm()
