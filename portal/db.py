@@ -1,5 +1,6 @@
 """The Peewee database: one proxy, SQLite or PostgreSQL, per-request connections, migrations."""
 
+import inspect
 import os
 import unicodedata
 from pathlib import Path
@@ -39,44 +40,74 @@ class NFCTextField(pw.TextField):
 
 
 class Prepared:
-    """A one-parameter SELECT whose SQL Peewee builds once per database, then runs with each new value.
+    """A statement whose SQL Peewee builds once per database, then runs with each request's values.
 
-    For the few lookups every request makes (the logged-in user, an attempt and its rows): Peewee takes
-    longer to build such a SELECT than SQLite takes to run it. ``build(mark)`` returns the query with
-    ``mark`` where the value goes.
+    For the few statements every request or every save makes (the logged-in user, an attempt and its rows,
+    the UPDATEs of an autosave): Peewee takes longer to build such a statement than SQLite takes to run it,
+    and a write transaction should not wait on it. ``build(*marks)`` returns the query with one mark where
+    each value goes (``Prepared(lambda mark: User.select().where(User.id == mark))``). The values go to the
+    driver as given (whole numbers, text, datetimes, None): no field's conversion is applied to them.
     """
 
-    MARK = -7_340_033  # stands for the value while the query is built (no id or number takes it)
+    MARK = -7_340_033  # the first mark's number while the query is built (no id or number takes it)
 
     def __init__(self, build):
         self._build = build
+        self._arity = sum(p.default is p.empty for p in inspect.signature(build).parameters.values())
         self._compiled = {}  # per database object: tests and tools switch between databases
 
     def _compile(self):
         db = database.obj
         compiled = self._compiled.get(db)
         if compiled is None:
-            query = self._build(self.MARK)
+            numbers = [self.MARK - i for i in range(self._arity)]
+            query = self._build(*(pw.Value(n, converter=False) for n in numbers))
             sql, params = query.sql()
-            slots = [i for i, value in enumerate(params) if value == self.MARK]
-            if len(slots) != 1:
-                raise ValueError(f"a prepared query takes exactly one value: {sql}")
-            compiled = self._compiled[db] = (query.model, sql, tuple(params), slots[0])
+            slots = tuple((place, numbers.index(value)) for place, value in enumerate(params)
+                          if type(value) is int and value in numbers)
+            if sorted({index for _place, index in slots}) != list(range(self._arity)):
+                raise ValueError(f"a prepared statement must use each of its {self._arity} values: {sql}")
+            model = getattr(query, "model", None)
+            fields = [(f.name, f.python_value) for f in getattr(query, "_returning", None) or ()
+                      if isinstance(f, pw.Field)]
+            compiled = self._compiled[db] = (model, sql, tuple(params), slots, fields)
         return compiled
 
-    def objects(self, value):
-        """The rows for ``value`` as model instances (only the selected columns set)."""
-        model, sql, params, slot = self._compile()
-        return list(model.raw(sql, *params[:slot], value, *params[slot + 1:]))
+    def _params(self, params, slots, values):
+        if len(values) != self._arity:
+            raise TypeError(f"this statement takes {self._arity} values, not {len(values)}")
+        params = list(params)
+        for place, index in slots:
+            params[place] = values[index]
+        return params
 
-    def first(self, value):
-        rows = self.objects(value)
+    def objects(self, *values):
+        """The rows as model instances of the selected fields, converted as Peewee converts them (built here:
+        Peewee's own row reader takes longer than the SELECT)."""
+        model, sql, params, slots, fields = self._compile()
+        rows = database.execute_sql(sql, self._params(params, slots, values)).fetchall()
+        found = []
+        for row in rows:
+            instance = model.__new__(model)
+            instance.__data__ = {name: None if value is None else convert(value)
+                                 for (name, convert), value in zip(fields, row)}
+            instance._dirty, instance.__rel__ = set(), {}
+            found.append(instance)
+        return found
+
+    def first(self, *values):
+        rows = self.objects(*values)
         return rows[0] if rows else None
 
-    def tuples(self, value):
-        """The rows for ``value`` as plain tuples of the selected columns, as the database returns them."""
-        _model, sql, params, slot = self._compile()
-        return database.execute_sql(sql, (*params[:slot], value, *params[slot + 1:])).fetchall()
+    def tuples(self, *values):
+        """The rows as plain tuples of the selected columns, as the database returns them."""
+        _model, sql, params, slots, _fields = self._compile()
+        return database.execute_sql(sql, self._params(params, slots, values)).fetchall()
+
+    def execute(self, *values):
+        """Run an UPDATE or DELETE; the number of rows it changed."""
+        _model, sql, params, slots, _fields = self._compile()
+        return database.execute_sql(sql, self._params(params, slots, values)).rowcount
 
 
 def lock_rows(query, mode="FOR UPDATE"):

@@ -8,8 +8,19 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+class _CSRFProtect(CSRFProtect):
+    def _get_csrf_token(self):
+        """The token in X-CSRFToken first: the attempt page's saves carry it there, and a JSON body's
+        form is then never parsed for it."""
+        for header in current_app.config["WTF_CSRF_HEADERS"]:
+            token = request.headers.get(header)
+            if token:
+                return token
+        return super()._get_csrf_token()
+
+
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = _CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

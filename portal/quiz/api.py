@@ -110,6 +110,7 @@ def _attempt(attempt_id):
     attempt = _attempt_by_id.first(attempt_id)
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
+    attempt.quiz = quiz_by_id.first(attempt.quiz_id)  # every endpoint reads it; Peewee's lazy read builds SQL
     return attempt
 
 
@@ -217,7 +218,7 @@ def save_answers(attempt_id):
     return jsonify({
         "applied": saved.applied,
         "seq": saved.seq,
-        "answers": jsonable(saved.answers),
+        "answers": {str(position): answer for position, answer in saved.answers.items()},  # lists or text
         "prediction": attempt.prediction,
         "deadline_at": iso(attempt.deadline_at),
         "server_now": iso(now),

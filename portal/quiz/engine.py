@@ -26,7 +26,7 @@ import peewee as pw
 from flask_babel import gettext as _
 
 from ..accounts import permissions
-from ..db import database, lock_rows, nfc
+from ..db import Prepared, database, lock_rows, nfc
 from ..errors import Conflict, DomainError, NotFound
 from . import cache, grading, review, scoring
 from .models import Attempt, AttemptQuestion, Question, Quiz, QuizDraw, QuizQuestion, SurveyResponse
@@ -243,6 +243,26 @@ def _time_up(attempt, now):
                          "Your attempt was submitted with the answers saved before it."))
 
 
+def _claim(compare, sent):
+    """UPDATE attempt SET last_seq [, prediction, when ``sent``] WHERE it is in progress and last_seq ``compare``."""
+    if sent:
+        return Prepared(lambda seq, prediction, attempt_id, last: Attempt.update(
+            {Attempt.last_seq: seq, Attempt.prediction: prediction}).where(
+            Attempt.id == attempt_id, Attempt.state == "in_progress", compare(Attempt.last_seq, last)))
+    return Prepared(lambda seq, attempt_id, last: Attempt.update({Attempt.last_seq: seq}).where(
+        Attempt.id == attempt_id, Attempt.state == "in_progress", compare(Attempt.last_seq, last)))
+
+
+# An autosave's statements, built once (they run inside its write transaction): keyed by "prediction sent".
+_CLAIM_FROM = {sent: _claim(lambda column, value: column == value, sent) for sent in (False, True)}
+_CLAIM_BELOW = {sent: _claim(lambda column, value: column < value, sent) for sent in (False, True)}
+_SET_ANSWER = {  # a practice question checked meanwhile (mark set) keeps its answer
+    name: Prepared(lambda value, answered_at, row_id, column=getattr(AttemptQuestion, name): (
+        AttemptQuestion.update({column: value, AttemptQuestion.answered_at: answered_at})
+        .where(AttemptQuestion.id == row_id, AttemptQuestion.mark.is_null())))
+    for name in ("answer", "answer_text")}
+
+
 def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
     """Store ``answers`` {position: [option ids as shown] or text} when ``seq`` is above the last one applied.
 
@@ -262,27 +282,30 @@ def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
     read_seq = attempt.last_seq
     saved = scoring.rows(attempt)
     questions = cache.load([r.question_id for r in saved])
+    shown = review.answers(saved, questions)  # as the page sends them: most of a save's answers are unchanged
     if seq > read_seq:
-        changes = _changes(saved, questions, answers, now)  # a bad answer refuses the whole save here
-        values = {"last_seq": seq} if prediction is NOT_SENT else {"last_seq": seq, "prediction": prediction}
+        changes = _changes(saved, questions, answers, shown)  # a bad answer refuses the whole save here
         with database.atomic():
             # Claim the sequence number first: of two concurrent saves the lower one then changes nothing.
             # Claimed from the number read above, the rows read above are current and the changes exact;
             # if another save landed in between, claim from any lower number and read the rows again.
-            claim = Attempt.update(**values).where(Attempt.id == attempt.id, Attempt.state == "in_progress")
-            applied = bool(claim.where(Attempt.last_seq == read_seq).execute())
-            if not applied and claim.where(Attempt.last_seq < seq).execute():
+            sent = prediction is not NOT_SENT
+            values = (seq, prediction, attempt.id) if sent else (seq, attempt.id)
+            applied = bool(_CLAIM_FROM[sent].execute(*values, read_seq))
+            if not applied and _CLAIM_BELOW[sent].execute(*values, seq):
                 applied = True
                 saved = scoring.rows(attempt)
-                changes = _changes(saved, questions, answers, now)
-            for row, change in changes if applied else ():
-                # mark: a practice question checked meanwhile keeps its answer
-                if AttemptQuestion.update(**change).where(AttemptQuestion.id == row.id,
-                                                          AttemptQuestion.mark.is_null()).execute():
-                    for name, value in change.items():
-                        setattr(row, name, value)
+                shown = review.answers(saved, questions)
+                changes = _changes(saved, questions, answers, shown)
+            for row, name, value in changes if applied else ():
+                answered_at = now if value else None
+                if _SET_ANSWER[name].execute(value, answered_at, row.id):
+                    setattr(row, name, value)
+                    row.answered_at = answered_at
+                    shown[row.position] = review.answer_of(row, questions[row.question_id])
         if not applied:  # another save went first: answer with what is stored now
             saved = scoring.rows(attempt)
+            shown = review.answers(saved, questions)
     if applied:
         attempt.last_seq = seq
         if prediction is not NOT_SENT:
@@ -291,11 +314,14 @@ def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
         scoring.refresh(attempt)
         if attempt.is_finished:
             raise Conflict(_("This attempt has been submitted; answers can no longer be changed."))
-    return Saved(applied, attempt.last_seq, review.answers(saved, questions))
+    return Saved(applied, attempt.last_seq, shown)
 
 
-def _changes(saved, questions, answers, now):
-    """(row, new values) for each answer that differs from the stored one; DomainError on a bad answer."""
+def _changes(saved, questions, answers, shown):
+    """(row, column, new value) for each answer that differs from the stored one; DomainError on a bad answer.
+
+    ``shown``: {position: the stored answer as the page sends it}; an answer sent exactly so is unchanged.
+    """
     by_position = {row.position: row for row in saved}
     changes = []
     for key, value in answers.items():
@@ -303,6 +329,8 @@ def _changes(saved, questions, answers, now):
         row = by_position.get(position)
         if row is None:
             raise DomainError(_("The attempt has no question %(n)s.", n=str(key)[:20]), field="answers")
+        if value == shown[position]:
+            continue
         question = questions[row.question_id]
         if row.mark is not None:
             continue  # a checked practice question: its answer is locked (the reply shows the stored one)
@@ -314,11 +342,11 @@ def _changes(saved, questions, answers, now):
                 raise DomainError(_("Question %(n)s: at most %(max)s characters.", n=position,
                                     max=f"{MAX_TEXT_ANSWER:,}".replace(",", ".")), field="answers")
             if text != row.answer_text:
-                changes.append((row, {"answer_text": text, "answered_at": now if text else None}))
+                changes.append((row, "answer_text", text))
             continue
         stored = _chosen(row, question, value, position)
         if stored != row.answer:
-            changes.append((row, {"answer": stored, "answered_at": now if stored else None}))
+            changes.append((row, "answer", stored))
     return changes
 
 

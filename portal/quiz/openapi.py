@@ -10,14 +10,26 @@ _ANSWER = {
 }
 
 
-def _error_response(description):
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+def _error_response(description, headers=None):
+    response = {"description": description,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
-def _json(schema_name, description):
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+def _json(schema_name, description, headers=None):
+    response = {"description": description,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _not_logged_in():
+    return _error_response("Not logged in", {"WWW-Authenticate": {
+        "description": "How to authenticate: the session cookie", "required": True,
+        "schema": {"type": "string", "const": 'Cookie realm="portal"'}}})
 
 
 _PREDICTION_IN = {
@@ -27,9 +39,14 @@ _PREDICTION_IN = {
                    "quiz asks no prediction.",
 }
 
-_ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+# Ids and question places are 32-bit in the database: a larger number in a URL names nothing (404).
+_ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+_ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": _ID}
 _CSRF = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
          "description": "The CSRF token of the session (the page has it in <meta name=\"csrf-token\">)."}
+_CSRF_REFUSED = "The CSRF token is missing or not this session's"
+_LOCATION = {"Location": {"description": "The attempt's URL", "required": True,
+                          "schema": {"type": "string", "pattern": "^/api/v1/attempts/[1-9][0-9]*$"}}}
 
 SCHEMAS = {
     "Error": {
@@ -176,13 +193,13 @@ def openapi_document():
             "post": {
                 "operationId": "startAttempt",
                 "summary": "Start an attempt at a quiz, or resume the one in progress",
-                "parameters": [{"name": "quiz_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}, _CSRF],
+                "parameters": [{"name": "quiz_id", "in": "path", "required": True, "schema": _ID}, _CSRF],
                 "responses": {
-                    "200": _json("Attempt", "The attempt in progress, resumed"),
-                    "201": _json("Attempt", "A new attempt"),
-                    "401": _error_response("Not logged in"),
-                    "403": _error_response("The quiz is not for the member's unit, or the CSRF token is missing"),
+                    "200": _json("Attempt", "The attempt in progress, resumed", _LOCATION),
+                    "201": _json("Attempt", "A new attempt", _LOCATION),
+                    "401": _not_logged_in(),
+                    "403": _error_response("The quiz is not for the member's unit, or the CSRF token is missing "
+                                           "or not this session's"),
                     "404": _error_response("No such quiz (or not published)"),
                     "409": _error_response("The quiz is closed or no attempts are left"),
                     "429": _error_response("Too many starts in a minute (RATELIMIT_QUIZ_START)"),
@@ -197,7 +214,7 @@ def openapi_document():
                 "parameters": [_ATTEMPT_ID],
                 "responses": {
                     "200": _json("Attempt", "The attempt"),
-                    "401": _error_response("Not logged in"),
+                    "401": _not_logged_in(),
                     "404": _error_response("No such attempt of this member"),
                 },
             },
@@ -211,8 +228,8 @@ def openapi_document():
                     "application/json": {"schema": {"$ref": "#/components/schemas/SaveRequest"}}}},
                 "responses": {
                     "200": _json("SaveResult", "Saved, or ignored as stale"),
-                    "401": _error_response("Not logged in"),
-                    "403": _error_response("The CSRF token is missing"),
+                    "401": _not_logged_in(),
+                    "403": _error_response(_CSRF_REFUSED),
                     "404": _error_response("No such attempt of this member"),
                     "409": _error_response("The attempt is submitted or its time is up"),
                     "422": _error_response("Malformed request, or an answer that does not fit its question"),
@@ -229,10 +246,11 @@ def openapi_document():
                 "responses": {
                     "200": _json("Attempt", "The finished attempt, as the review policy shows it (an anonymous "
                                             "survey's answers are no longer linked to the member: none are shown)"),
-                    "401": _error_response("Not logged in"),
-                    "403": _error_response("The CSRF token is missing"),
+                    "401": _not_logged_in(),
+                    "403": _error_response(_CSRF_REFUSED),
                     "404": _error_response("No such attempt of this member"),
-                    "422": _error_response("The prediction is not a whole number from 0 to 1,000,000,000"),
+                    "422": _error_response("The body is not a JSON object, or the prediction is not a whole number "
+                                           "from 0 to 1,000,000,000"),
                 },
             },
         },
@@ -240,12 +258,13 @@ def openapi_document():
             "post": {
                 "operationId": "checkAnswer",
                 "summary": "Practice quizzes: check the saved answer to one question",
-                "parameters": [_ATTEMPT_ID, {"name": "position", "in": "path", "required": True,
-                                             "schema": {"type": "integer", "minimum": 1}}, _CSRF],
+                "parameters": [_ATTEMPT_ID, {"name": "position", "in": "path", "required": True, "schema": _ID},
+                               _CSRF],
                 "responses": {
                     "200": _json("CheckResult", "Whether the saved answer is right, with the explanation"),
-                    "401": _error_response("Not logged in"),
-                    "403": _error_response("Not a practice quiz, or the CSRF token is missing"),
+                    "401": _not_logged_in(),
+                    "403": _error_response("Not a practice quiz, or the CSRF token is missing or not "
+                                           "this session's"),
                     "404": _error_response("No such attempt of this member, or no such question in it"),
                     "409": _error_response("The attempt is submitted or its time is up"),
                     "422": _error_response("The question has not been answered yet"),

@@ -53,11 +53,14 @@ def option_tokens(row):
 
 
 def answer_of(row, question):
-    """The member's saved answer as the page knows it: option tokens, or the text."""
+    """The member's saved answer as the page knows it: option tokens, or the text (on every save, for every
+    question: read from the stored text without parsing numbers)."""
     if question.kind == "text":
         return row.answer_text
-    tokens = option_tokens(row)
-    return [tokens[i] for i in scoring.parse_ids(row.answer) if i in tokens]
+    if not row.answer:
+        return []
+    shown = row.option_order.split(",")
+    return [str(shown.index(i)) for i in row.answer.split(",") if i in shown]
 
 
 def answers(saved, questions):
