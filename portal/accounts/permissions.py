@@ -14,6 +14,7 @@ from functools import reduce
 
 from werkzeug.exceptions import Forbidden
 
+from ..db import Prepared
 from .models import Unit
 
 
@@ -124,17 +125,36 @@ def _take_quiz(user, quiz):
         return False
     if any(extra(user, quiz) for extra in EXTRA_TAKERS):
         return True
-    if user.unit is None:
+    unit = _unit_of(user)
+    if unit is None:
         return False
-    return _within_any(user.unit, _audience(quiz))
+    return _within_any(unit, _audience(quiz))
+
+
+_UNIT = Prepared(lambda mark: Unit.select().where(Unit.id == mark))
+_AUDIENCE = {}  # the quiz area's QuizAudience model -> its prepared SELECT of a quiz's units
+
+
+def _unit_of(user):
+    """The user's unit, read with SQL prepared once and kept on the user object for the request (starting an
+    attempt asks; Peewee's own lazy read would build its SELECT each time)."""
+    if user.unit_id is None:
+        return None
+    if "unit" not in user.__rel__:
+        user.unit = _UNIT.first(user.unit_id)
+    return user.unit
 
 
 def _audience(quiz):
     """The units a quiz is aimed at (none: its owner's subtree), kept on the quiz object for the request."""
     units = getattr(quiz, "_audience_units", None)
     if units is None:
-        links = quiz.audience  # the quiz area's QuizAudience rows, through the backref: one query with the units
-        units = list(Unit.select().where(Unit.id.in_(links.select(links.model.unit)))) or [quiz.owner_unit]
+        links = quiz.audience.model  # the quiz area's QuizAudience, through the backref (no import cycle)
+        select = _AUDIENCE.get(links)
+        if select is None:
+            select = _AUDIENCE[links] = Prepared(lambda mark: Unit.select().where(
+                Unit.id.in_(links.select(links.unit).where(links.quiz == mark))))
+        units = select.objects(quiz.id) or [_UNIT.first(quiz.owner_unit_id)]
         quiz._audience_units = units
     return units
 

@@ -9,7 +9,7 @@ over, 422 malformed input.
 
 import datetime as dt
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -123,13 +123,29 @@ def _domain_status(exc, default):
 
 
 def _reload(attempt):
-    return Attempt.get_by_id(attempt.id)
+    """The attempt as stored now (after a submit), with the quiz already read."""
+    fresh = _attempt_by_id.first(attempt.id)
+    fresh.quiz = attempt.quiz
+    return fresh
 
 
-def _view(attempt, now):
-    body = jsonable(review.attempt_view(attempt, now, _user()))
+def _json_default(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return jsonable(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(body, status=200):
+    """A JSON response with times as ISO strings, converted as the encoder meets them (an attempt's view is
+    large: walking it first would cost more than encoding it)."""
+    text = current_app.json.dumps(body, default=_json_default)
+    return current_app.response_class(f"{text}\n", status=status, mimetype="application/json")
+
+
+def _view(attempt, now, status=200):
+    body = review.attempt_view(attempt, now, _user())
     body["server_now"] = iso(now)
-    return body
+    return _json(body, status)
 
 
 def _json_body():
@@ -184,15 +200,13 @@ def start_attempt(quiz_id):
     if not permissions.can(user, "quiz.take", quiz):
         raise ApiError(_("This quiz is not open to your unit."), 403)
     now = utcnow()
-    existing = Attempt.select(Attempt.id).where(Attempt.quiz == quiz, Attempt.user == user,
-                                                Attempt.state == "in_progress").first()
     try:
         attempt = engine.start_attempt(quiz, user, now)
     except DomainError as exc:
         raise ApiError(str(exc), _domain_status(exc, 409)) from exc
-    status = 200 if existing is not None and existing.id == attempt.id else 201
-    response = jsonify(_view(_reload(attempt), now))
-    response.status_code = status
+    attempt.quiz = quiz
+    started = attempt.started_at == now  # else the attempt in progress, resumed
+    response = _view(attempt, now, 201 if started else 200)
     response.headers["Location"] = f"{quiz_api.url_prefix}/attempts/{attempt.id}"
     return response
 
@@ -201,7 +215,7 @@ def start_attempt(quiz_id):
 def get_attempt(attempt_id):
     """The attempt as the member may see it now."""
     attempt = _attempt(attempt_id)
-    return jsonify(_view(attempt, utcnow()))
+    return _view(attempt, utcnow())
 
 
 @quiz_api.route("/attempts/<int:attempt_id>/answers", methods=["PUT", "POST"])
@@ -238,7 +252,7 @@ def submit_attempt(attempt_id):
         raise ApiError(str(exc), _domain_status(exc, 409)) from exc
     if attempt.user_id is None:
         return jsonify(_anonymous_view(attempt, now))
-    return jsonify(_view(_reload(attempt), now))
+    return _view(_reload(attempt), now)
 
 
 def _anonymous_view(attempt, now):

@@ -81,10 +81,13 @@ def _check_may_take(quiz, user):
         raise DomainError(_("This quiz is not open to your unit."))
 
 
+_LATEST = Prepared(lambda quiz_id, user_id: Attempt.select().where(Attempt.quiz == quiz_id, Attempt.user == user_id)
+                   .order_by(Attempt.number.desc()).limit(1))
+
+
 def _latest(quiz, user):
     """The user's last attempt at ``quiz``: the one in progress if any (attempts start only when none is)."""
-    latest = (Attempt.select().where(Attempt.quiz == quiz.id, Attempt.user == user.id)
-              .order_by(Attempt.number.desc()).first())
+    latest = _LATEST.first(quiz.id, user.id)
     if latest is not None:
         latest.quiz = quiz
     return latest
@@ -174,6 +177,11 @@ def option_order(quiz, question, rng):
     return ids
 
 
+_FIXED = Prepared(lambda mark: QuizQuestion.select(QuizQuestion.question).where(QuizQuestion.quiz == mark)
+                  .order_by(QuizQuestion.position, QuizQuestion.id))
+_DRAWS = Prepared(lambda mark: QuizDraw.select().where(QuizDraw.quiz == mark).order_by(QuizDraw.position, QuizDraw.id))
+
+
 def draw(quiz, rng):
     """The question ids of a new attempt, in the order shown.
 
@@ -182,13 +190,12 @@ def draw(quiz, rng):
     of any difficulty take what the others leave). Surveys may draw
     survey questions (free text, choices with no right answer), quizzes only graded ones.
     """
-    fixed = [qid for (qid,) in QuizQuestion.select(QuizQuestion.question).where(QuizQuestion.quiz == quiz.id)
-             .order_by(QuizQuestion.position, QuizQuestion.id).tuples()]
+    fixed = [qid for (qid,) in _FIXED.tuples(quiz.id)]
     if fixed:
         if quiz.shuffle_questions:
             rng.shuffle(fixed)
         return fixed
-    draws = list(QuizDraw.select().where(QuizDraw.quiz == quiz.id).order_by(QuizDraw.position, QuizDraw.id))
+    draws = _DRAWS.objects(quiz.id)
     if not draws:
         raise DomainError(_("This quiz has no questions yet. Tell its organisers."))
     query = (Question.select(Question.id, Question.topic, Question.difficulty)
