@@ -4,8 +4,18 @@ import os
 import secrets
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import config as default_config
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route. Ids and places are 32-bit columns: a larger number matches no route (404)
+    rather than reaching the database (SQLite cannot even compare one past 2**63: OverflowError, a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config=None):
@@ -15,6 +25,7 @@ def create_app(test_config=None):
     """
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=os.path.abspath(instance_path), instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_object(default_config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("PORTAL")

@@ -68,10 +68,30 @@ class Prepared:
             if sorted({index for _place, index in slots}) != list(range(self._arity)):
                 raise ValueError(f"a prepared statement must use each of its {self._arity} values: {sql}")
             model = getattr(query, "model", None)
-            fields = [(f.name, f.python_value) for f in getattr(query, "_returning", None) or ()
+            fields = [f for item in getattr(query, "_returning", None) or ()
+                      for f in (item._meta.sorted_fields if isinstance(item, type) else [item])
                       if isinstance(f, pw.Field)]
-            compiled = self._compiled[db] = (model, sql, tuple(params), slots, fields)
+            compiled = self._compiled[db] = (model, sql, tuple(params), slots, self._reader(model, fields))
         return compiled
+
+    @staticmethod
+    def _reader(model, fields):
+        """(model, [(place, name, convert)], attribute) for the model and each model it joins on a foreign key
+        of its own (``Attempt.select(Attempt, Quiz).join(Quiz)``: the quiz set as ``attempt.quiz``); None when
+        the rows can be read only as tuples."""
+        parts = {}
+        for place, f in enumerate(fields):
+            parts.setdefault(f.model, []).append((place, f.name, f.python_value))
+        reader = []
+        for part, columns in parts.items():
+            if part is model:
+                reader.insert(0, (part, columns, None))
+                continue
+            links = [fk.name for fk in model._meta.refs if fk.rel_model is part]
+            if len(links) != 1:
+                return None
+            reader.append((part, columns, links[0]))
+        return reader
 
     def _params(self, params, slots, values):
         if len(values) != self._arity:
@@ -82,16 +102,25 @@ class Prepared:
         return params
 
     def objects(self, *values):
-        """The rows as model instances of the selected fields, converted as Peewee converts them (built here:
-        Peewee's own row reader takes longer than the SELECT)."""
-        model, sql, params, slots, fields = self._compile()
+        """The rows as model instances of the selected fields, converted as Peewee converts them, with the
+        models joined set on them (built here: Peewee's own row reader takes longer than the SELECT)."""
+        model, sql, params, slots, reader = self._compile()
+        if reader is None:
+            raise TypeError(f"{model.__name__}: select the model and models joined on its foreign keys, or "
+                            "read tuples")
         rows = database.execute_sql(sql, self._params(params, slots, values)).fetchall()
         found = []
         for row in rows:
-            instance = model.__new__(model)
-            instance.__data__ = {name: None if value is None else convert(value)
-                                 for (name, convert), value in zip(fields, row)}
-            instance._dirty, instance.__rel__ = set(), {}
+            instance = None
+            for part, columns, link in reader:
+                made = part.__new__(part)
+                made.__data__ = {name: None if row[place] is None else convert(row[place])
+                                 for place, name, convert in columns}
+                made._dirty, made.__rel__ = set(), {}
+                if instance is None:
+                    instance = made
+                elif made.__data__.get(part._meta.primary_key.name) is not None:
+                    instance.__rel__[link] = made
             found.append(instance)
         return found
 

@@ -1,6 +1,7 @@
 """Response headers and the mapping of errors to pages."""
 
-from flask import render_template, request
+from flask import abort, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -11,6 +12,9 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def init_app(app):
@@ -28,6 +32,17 @@ def init_app(app):
             h["Cache-Control"] = "no-store"
         return response
 
+    @app.before_request
+    def _refuse_nul():
+        # PostgreSQL can neither store nor compare text holding U+0000, so a query argument or form field with
+        # one was a 500 wherever a view put it in a query (the log-in form, for one). No keyboard types it.
+        # Only forms are read for it: a JSON body (every autosave) is not parsed as one here.
+        sources = ([request.args] if request.query_string else []) + \
+            ([request.form] if request.mimetype in _FORM_TYPES else [])
+        for values in sources:
+            if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+                abort(400)
+
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
         return render_template("errors/400.html", reason="csrf"), 400
@@ -35,6 +50,8 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def _http_error(exc):
         code = exc.code or 500
+        if request.path.startswith("/api/"):
+            return _api_error(exc, code)
         if code in (400, 403, 404, 405, 413, 429):
             return render_template(f"errors/{code}.html", error=exc), code
         return exc
@@ -42,3 +59,19 @@ def init_app(app):
     @app.errorhandler(500)
     def _server_error(exc):
         return render_template("errors/500.html"), 500
+
+
+def _api_error(exc, code):
+    """An error under /api/ in the API's form, {"error": message}.
+
+    A URL or method that no API route takes fails in routing, before the API blueprint's own handlers
+    are known, so they never see it.
+    """
+    messages = {404: _("Not found."), 405: _("This method is not allowed here."), 413: _("The request is too large."),
+                429: _("Too many requests. Wait a moment and try again.")}
+    response = jsonify(error=messages.get(code) or _("The request is not valid."))
+    response.status_code = code
+    allow = dict(exc.get_headers()).get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response

@@ -5,9 +5,9 @@ Schemathesis's coverage cases (boundaries, missing and mistyped fields, wrong me
 and FUZZ_EXAMPLES generated ones, positive and negative, derandomised: a run sends the same requests every
 time. They are sent in process as a logged-in member, CSRF protection on, who holds real objects: attempts in
 progress, finished, overdue, at a practice quiz (one question checked), at a survey and an anonymous survey,
-and another member's attempt. Three generated ids in four become ids of those objects (a Schemathesis hook,
-so Hypothesis still shrinks); an unsafe request carries the session's CSRF token, a made-up one, another
-session's, or none.
+and another member's attempt. Three well-formed ids in four become ids of those objects, and three
+well-formed answers in four go to their questions (Schemathesis hooks, so Hypothesis still shrinks); an unsafe
+request carries the session's CSRF token, a made-up one, another session's, or none.
 
 Each request runs in a transaction rolled back after it, so every case meets the same world. No response may
 be a 500; each must have a documented status, content type, body and headers; a negative case must be refused
@@ -15,7 +15,8 @@ with a 4xx; a session-less request must be refused; a state change without this 
 documented 403; and the API answers in JSON, errors too. The cases run per operation are printed at the end
 (``-rP`` shows them) and recorded as the ``api_fuzz_cases`` property (``--junitxml``).
 
-The tests after the fuzz pin the bugs it found; /work/notes/api-fuzz-fixes.md has the fixes.
+The tests after the fuzz pin the bugs it found (and two found while sorting out its reports); the fixes are in
+/work/notes/api-fuzz-fixes.md.
 """
 
 import collections
@@ -260,7 +261,7 @@ def test_the_api_keeps_to_its_description(case, world):
         raise
 
 
-# What the fuzz found. Each test fails until the fix in /work/notes/api-fuzz-fixes.md is applied. -------------
+# What the fuzz found. Each test but the pages' one fails until its fix in /work/notes/api-fuzz-fixes.md is in. ---
 
 @pytest.fixture
 def member_world(client, auth, make_user, make_unit):
@@ -276,7 +277,7 @@ def member_world(client, auth, make_user, make_unit):
     ("/api/v1/attempts/{big}/submit", "post"),
 ])
 def test_a_number_beyond_any_id_is_not_found(client, member_world, url, method):
-    # Fix 1: a 500 on SQLite (OverflowError: Python int too large to convert to SQLite INTEGER).
+    # Fix 1: a 500 on SQLite (OverflowError: Python int too large to convert to SQLite INTEGER), found by the fuzz.
     for big in (2**31, 2**63, 2**64 + 1):
         response = getattr(client, method)(url.format(big=big, practice=member_world.attempts["practice"].id))
         assert response.status_code == 404, big
@@ -293,7 +294,7 @@ def test_a_number_beyond_any_id_is_not_found(client, member_world, url, method):
 ])
 def test_a_url_or_method_the_api_does_not_serve_is_answered_in_json(client, member_world, method, url, status,
                                                                      allowed):
-    # Fix 2: routing errors under /api/ were the site's HTML error pages.
+    # Fix 2: routing errors under /api/ were the site's HTML error pages (the fuzz's first finding).
     response = getattr(client, method)(url)
     assert response.status_code == status
     assert response.mimetype == "application/json"
@@ -304,6 +305,7 @@ def test_a_url_or_method_the_api_does_not_serve_is_answered_in_json(client, memb
 
 
 def test_pages_outside_the_api_keep_their_html_errors(client, member_world):
+    # What fix 2 must leave alone.
     response = client.get("/quiz/attempts/abc")
     assert response.status_code == 404 and response.mimetype == "text/html"
 
@@ -316,7 +318,7 @@ def test_pages_outside_the_api_keep_their_html_errors(client, member_world):
     ('{"prediction": 5}', "text/plain"),
 ])
 def test_a_submission_whose_body_is_not_a_json_object_is_refused(client, member_world, data, content_type):
-    # Fix 3: any body that was not a JSON object was ignored and the attempt submitted.
+    # Fix 3: any body that was not a JSON object was ignored and the attempt submitted (found by the fuzz).
     attempt = member_world.attempts["exam"]
     response = client.post(f"/api/v1/attempts/{attempt.id}/submit", data=data, content_type=content_type)
     assert (response.status_code, response.get_json()) == (422, {"error": "Hãy gửi một đối tượng JSON."})
@@ -327,7 +329,8 @@ def test_a_submission_whose_body_is_not_a_json_object_is_refused(client, member_
 
 @pytest.mark.parametrize("prediction", ["một nghìn", "12,5 người", "-3", "1000000001"])
 def test_a_prediction_that_is_not_a_whole_number_is_refused_at_submission(client, member_world, prediction):
-    # Fix 4: the engine's refusal came back as 409, which the submission does not have (the description says 422).
+    # Fix 4: the engine's refusal came back as a 409, which a submission does not have (the description says 422).
+    # Found reading the handler, then by the fuzz with PORTAL_API_FUZZ_EXAMPLES=200.
     attempt = member_world.attempts["exam"]
     response = client.post(f"/api/v1/attempts/{attempt.id}/submit", json={"prediction": prediction})
     assert response.status_code == 422
@@ -336,7 +339,7 @@ def test_a_prediction_that_is_not_a_whole_number_is_refused_at_submission(client
 
 
 def test_a_text_answer_holding_a_nul_character_is_refused(client, member_world):
-    # Fix 5: PostgreSQL cannot store U+0000 in text, so the save was a 500 there (SQLite stored it).
+    # Fix 5: PostgreSQL cannot store U+0000 in text, so the save was a 500 there (SQLite stored it). Found by hand.
     attempt = member_world.attempts["survey"]
     response = client.put(f"/api/v1/attempts/{attempt.id}/answers",
                           json={"seq": 5, "answers": {"2": "Học tập\x00 và làm theo"}})

@@ -192,3 +192,12 @@ def test_login_rate_limit_is_shared_through_redis_across_processes(tmp_path, mon
     refused = attempt()
     assert refused.status_code == 429
     assert "Quá nhiều yêu cầu" in refused.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_or_query_is_refused(client):
+    """PostgreSQL cannot store or compare text holding U+0000: a form field or query argument with one is a 400,
+    before any view puts it in a query (it was a 500 on the log-in form)."""
+    response = client.post("/login", data={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert client.get("/login?next=%00").status_code == 400
+    assert client.get("/login?next=/").status_code == 200

@@ -5,7 +5,7 @@ import secrets
 
 import peewee as pw
 
-from ..db import BaseModel, NFCCharField, NFCTextField
+from ..db import BaseModel, NFCCharField, NFCTextField, Prepared
 
 
 def utcnow():
@@ -101,11 +101,7 @@ class User(BaseModel):
     def grants(self):
         cached = getattr(self, "_grants", None)
         if cached is None:
-            cached = list(
-                RoleGrant.select(RoleGrant, Unit)
-                .join(Unit, pw.JOIN.LEFT_OUTER)
-                .where(RoleGrant.user == self)
-            )
+            cached = _GRANTS.objects(self.id)  # every page asks (its menu)
             for grant in cached:
                 grant.user = self  # so that revoking a grant forgets this very object's cache
             self._grants = cached
@@ -177,3 +173,7 @@ class RosterImport(BaseModel):
 
 
 MODELS = [Unit, User, RoleGrant, AuditLog, LoginAttempt, RosterImport]
+
+
+_GRANTS = Prepared(lambda mark: RoleGrant.select(RoleGrant, Unit).join(Unit, pw.JOIN.LEFT_OUTER)
+                   .where(RoleGrant.user == mark))

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..accounts import audit, permissions
 from ..accounts.models import Unit, utcnow
-from ..db import database, nfc
+from ..db import Prepared, database, nfc
 from ..errors import Conflict, DomainError
 from ..formatting import format_datetime_vi, format_number_vi
 from ..quiz import setup as quiz_setup
@@ -743,7 +743,10 @@ def my_rounds(user, rounds):
     return mine
 
 
+_ROUND_OF_QUIZ = Prepared(lambda mark: Round.select(Round, Contest).join(Contest, on=(Round.contest == Contest.id))
+                          .where(Round.quiz == mark))
+
+
 def round_of_quiz(quiz):
-    """The round whose quiz this is (with its contest), or None."""
-    return (Round.select(Round, Contest).join(Contest, on=(Round.contest == Contest.id))
-            .where(Round.quiz == quiz.id).first())
+    """The round whose quiz this is (with its contest), or None (the round page asks: prepared SQL)."""
+    return _ROUND_OF_QUIZ.first(quiz.id)

@@ -102,15 +102,15 @@ def _user():
 
 
 quiz_by_id = Prepared(lambda mark: Quiz.select().where(Quiz.id == mark))  # the round page and every start
-_attempt_by_id = Prepared(lambda mark: Attempt.select().where(Attempt.id == mark))  # every save and submit
+# Every save and submit: the attempt with its quiz (every endpoint reads it) in one statement.
+attempt_by_id = Prepared(lambda mark: Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.id == mark))
 
 
 def _attempt(attempt_id):
     """The current member's attempt; anybody else's is as unknown as a missing one."""
-    attempt = _attempt_by_id.first(attempt_id)
+    attempt = attempt_by_id.first(attempt_id)
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
-    attempt.quiz = quiz_by_id.first(attempt.quiz_id)  # every endpoint reads it; Peewee's lazy read builds SQL
     return attempt
 
 
@@ -124,8 +124,8 @@ def _domain_status(exc, default):
 
 def _reload(attempt):
     """The attempt as stored now (after a submit), with the quiz already read."""
-    fresh = _attempt_by_id.first(attempt.id)
-    fresh.quiz = attempt.quiz
+    fresh = attempt_by_id.first(attempt.id)
+    fresh.quiz = attempt.quiz  # as read at the start of the request (its _audience_units kept)
     return fresh
 
 
@@ -243,13 +243,12 @@ def save_answers(attempt_id):
 def submit_attempt(attempt_id):
     """Submit; submitting again returns the same result."""
     attempt = _attempt(attempt_id)
-    body = request.get_json(silent=True)
-    prediction = parse_prediction(body) if isinstance(body, dict) else engine.NOT_SENT
+    prediction = parse_prediction(_json_body()) if request.get_data() else engine.NOT_SENT
     now = utcnow()
     try:
         engine.submit_attempt(attempt, _user(), now, prediction=prediction)
-    except DomainError as exc:
-        raise ApiError(str(exc), _domain_status(exc, 409)) from exc
+    except DomainError as exc:  # the prediction, checked against the quiz's prompt
+        raise ApiError(str(exc), _domain_status(exc, 422)) from exc
     if attempt.user_id is None:
         return jsonify(_anonymous_view(attempt, now))
     return _view(_reload(attempt), now)

@@ -12,6 +12,7 @@ import datetime as dt
 import peewee as pw
 from flask_babel import lazy_gettext as _l
 
+from ..db import Prepared
 from .models import Attempt, Quiz, QuizAudience, QuizDraw, QuizQuestion, SurveyResponse
 
 KIND_LABELS = {"exam": _l("Quiz"), "practice": _l("Practice"), "survey": _l("Survey")}
@@ -25,12 +26,18 @@ def kind_of(quiz):
     return "survey" if quiz.is_survey else "practice" if quiz.is_practice else "exam"
 
 
+_FIXED_COUNT = Prepared(lambda mark: QuizQuestion.select(pw.fn.COUNT(QuizQuestion.id)).where(QuizQuestion.quiz == mark))
+_DRAWN_COUNT = Prepared(lambda mark: QuizDraw.select(pw.fn.COALESCE(pw.fn.SUM(QuizDraw.count), 0))
+                        .where(QuizDraw.quiz == mark))
+
+
 def question_count(quiz):
-    """How many questions each attempt of ``quiz`` gets."""
-    fixed = QuizQuestion.select().where(QuizQuestion.quiz == quiz).count()
+    """How many questions each attempt of ``quiz`` gets (the round page: prepared SQL)."""
+    [(fixed,)] = _FIXED_COUNT.tuples(quiz.id)
     if fixed:
         return fixed
-    return QuizDraw.select(pw.fn.COALESCE(pw.fn.SUM(QuizDraw.count), 0)).where(QuizDraw.quiz == quiz).scalar() or 0
+    [(drawn,)] = _DRAWN_COUNT.tuples(quiz.id)
+    return drawn or 0
 
 
 @dataclasses.dataclass
@@ -104,22 +111,40 @@ def statuses(quizzes, user, now):
     latest = (Attempt.select().where(Attempt.quiz.in_(ids), Attempt.user == user)
               .order_by(Attempt.quiz, Attempt.number))
     for attempt in latest:
-        status = result[attempt.quiz_id]
-        attempt.quiz = status.quiz
-        if attempt.is_finished:
-            status.last_finished = attempt
-        elif attempt.deadline_at is None or attempt.deadline_at > now:
-            status.in_progress = attempt
-        else:
-            status.last_finished = attempt  # overdue: finalised when next opened
+        _place(result[attempt.quiz_id], attempt, now)
     for quiz_id in (SurveyResponse.select(SurveyResponse.quiz)
                     .where(SurveyResponse.quiz.in_(ids), SurveyResponse.user == user).tuples()):
         result[quiz_id[0]].responded = True
     return [result[q.id] for q in quizzes]
 
 
+def _place(status, attempt, now):
+    """Note one of the member's attempts (in number order) on its quiz's status."""
+    attempt.quiz = status.quiz
+    if attempt.is_finished:
+        status.last_finished = attempt
+    elif attempt.deadline_at is None or attempt.deadline_at > now:
+        status.in_progress = attempt
+    else:
+        status.last_finished = attempt  # overdue: finalised when next opened
+
+
+_ATTEMPTS_AT = Prepared(lambda quiz_id, user_id: Attempt.select().where(Attempt.quiz == quiz_id,
+                                                                        Attempt.user == user_id)
+                        .order_by(Attempt.number))
+_RESPONDED = Prepared(lambda quiz_id, user_id: SurveyResponse.select(SurveyResponse.id)
+                      .where(SurveyResponse.quiz == quiz_id, SurveyResponse.user == user_id))
+
+
 def status(quiz, user, now):
-    return statuses([quiz], user, now)[0]
+    """One quiz's QuizStatus (the round page, opened by everybody when a round starts: prepared SQL)."""
+    result = QuizStatus(quiz)
+    attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
+    result.attempts_used = len(attempts)
+    for attempt in attempts:
+        _place(result, attempt, now)
+    result.responded = bool(quiz.is_survey and _RESPONDED.tuples(quiz.id, user.id))
+    return result
 
 
 def _closing_order(status):
@@ -140,7 +165,10 @@ def open_quizzes(user, now):
 
 def history(user, quiz=None):
     """The member's own attempts (at ``quiz``, or at every quiz), newest first, with their quizzes."""
+    if quiz is not None:  # the round page: prepared SQL
+        attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
+        for attempt in attempts:
+            attempt.quiz = quiz
+        return sorted(attempts, key=lambda a: (a.started_at, a.id), reverse=True)
     query = Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.user == user)
-    if quiz is not None:
-        query = query.where(Attempt.quiz == quiz)
     return list(query.order_by(Attempt.started_at.desc(), Attempt.id.desc()))

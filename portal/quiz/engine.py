@@ -345,6 +345,9 @@ def _changes(saved, questions, answers, shown):
             if not isinstance(value, str):
                 raise DomainError(_("Question %(n)s: write the answer as text.", n=position), field="answers")
             text = nfc(value)
+            if "\x00" in text:  # PostgreSQL cannot store it in text (and no keyboard types it)
+                raise DomainError(_("Question %(n)s: the answer holds a character that cannot be saved.",
+                                    n=position), field="answers")
             if len(text) > MAX_TEXT_ANSWER:
                 raise DomainError(_("Question %(n)s: at most %(max)s characters.", n=position,
                                     max=f"{MAX_TEXT_ANSWER:,}".replace(",", ".")), field="answers")

@@ -45,6 +45,7 @@ _ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": _
 _CSRF = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
          "description": "The CSRF token of the session (the page has it in <meta name=\"csrf-token\">)."}
 _CSRF_REFUSED = "The CSRF token is missing or not this session's"
+_UNREADABLE = "A query argument or form field holds U+0000, which can be neither stored nor looked up"
 _LOCATION = {"Location": {"description": "The attempt's URL", "required": True,
                           "schema": {"type": "string", "pattern": "^/api/v1/attempts/[1-9][0-9]*$"}}}
 
@@ -197,6 +198,7 @@ def openapi_document():
                 "responses": {
                     "200": _json("Attempt", "The attempt in progress, resumed", _LOCATION),
                     "201": _json("Attempt", "A new attempt", _LOCATION),
+                    "400": _error_response(_UNREADABLE),
                     "401": _not_logged_in(),
                     "403": _error_response("The quiz is not for the member's unit, or the CSRF token is missing "
                                            "or not this session's"),
@@ -214,6 +216,7 @@ def openapi_document():
                 "parameters": [_ATTEMPT_ID],
                 "responses": {
                     "200": _json("Attempt", "The attempt"),
+                    "400": _error_response(_UNREADABLE),
                     "401": _not_logged_in(),
                     "404": _error_response("No such attempt of this member"),
                 },
@@ -228,6 +231,7 @@ def openapi_document():
                     "application/json": {"schema": {"$ref": "#/components/schemas/SaveRequest"}}}},
                 "responses": {
                     "200": _json("SaveResult", "Saved, or ignored as stale"),
+                    "400": _error_response(_UNREADABLE),
                     "401": _not_logged_in(),
                     "403": _error_response(_CSRF_REFUSED),
                     "404": _error_response("No such attempt of this member"),
@@ -246,6 +250,7 @@ def openapi_document():
                 "responses": {
                     "200": _json("Attempt", "The finished attempt, as the review policy shows it (an anonymous "
                                             "survey's answers are no longer linked to the member: none are shown)"),
+                    "400": _error_response(_UNREADABLE),
                     "401": _not_logged_in(),
                     "403": _error_response(_CSRF_REFUSED),
                     "404": _error_response("No such attempt of this member"),
@@ -262,6 +267,7 @@ def openapi_document():
                                _CSRF],
                 "responses": {
                     "200": _json("CheckResult", "Whether the saved answer is right, with the explanation"),
+                    "400": _error_response(_UNREADABLE),
                     "401": _not_logged_in(),
                     "403": _error_response("Not a practice quiz, or the CSRF token is missing or not "
                                            "this session's"),
