@@ -198,6 +198,11 @@ def lands_on_site(location):
 def test_next_stays_on_the_site(client, make_user, target, through):
     """``next`` posted with the form, or carried from the login page's address into its hidden field."""
     user = make_user()
+    if "\x00" in target:  # no request holding U+0000 gets past the first check (portal/security.py)
+        response = log_in(client, user.username, next=target) if through == "form" else \
+            client.get("/login?next=" + quote(target, safe=""))
+        assert response.status_code == 400 and "Location" not in response.headers
+        return
     if through == "form":
         response = log_in(client, user.username, next=target)
     else:
