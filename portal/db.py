@@ -68,10 +68,12 @@ class Prepared:
             if sorted({index for _place, index in slots}) != list(range(self._arity)):
                 raise ValueError(f"a prepared statement must use each of its {self._arity} values: {sql}")
             model = getattr(query, "model", None)
-            fields = [f for item in getattr(query, "_returning", None) or ()
-                      for f in (item._meta.sorted_fields if isinstance(item, type) else [item])
-                      if isinstance(f, pw.Field)]
-            compiled = self._compiled[db] = (model, sql, tuple(params), slots, self._reader(model, fields))
+            # Models only from a model SELECT of fields (Peewee lists a selected model's fields): a function or
+            # an alias among them would put every later column on the wrong field; a write is no read.
+            columns = list(query._returning or ()) if isinstance(query, pw.ModelSelect) else []
+            reader = (self._reader(model, columns) if columns and all(isinstance(c, pw.Field) for c in columns)
+                      else None)
+            compiled = self._compiled[db] = (model, sql, tuple(params), slots, reader)
         return compiled
 
     @staticmethod
@@ -82,6 +84,8 @@ class Prepared:
         parts = {}
         for place, f in enumerate(fields):
             parts.setdefault(f.model, []).append((place, f.name, f.python_value))
+        if model not in parts:
+            return None  # only joined models selected: the rows would come back as the wrong model
         reader = []
         for part, columns in parts.items():
             if part is model:
@@ -106,8 +110,8 @@ class Prepared:
         models joined set on them (built here: Peewee's own row reader takes longer than the SELECT)."""
         model, sql, params, slots, reader = self._compile()
         if reader is None:
-            raise TypeError(f"{model.__name__}: select the model and models joined on its foreign keys, or "
-                            "read tuples")
+            raise TypeError(f"{getattr(model, '__name__', 'this statement')}: select the model and models joined "
+                            "on its foreign keys, or read tuples")
         rows = database.execute_sql(sql, self._params(params, slots, values)).fetchall()
         found = []
         for row in rows:

@@ -9,6 +9,13 @@ from flask_babel import format_datetime, format_decimal, format_percent
 GENDER_LABELS = {"male": "Nam", "female": "Nữ"}
 
 
+def excerpt(value, limit=80):
+    """A cell or line as an error message quotes it: whole when short, else its first ``limit`` characters and
+    "…" (a pasted paragraph in a phone-number cell must not fill the page)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def format_date_vi(value):
     if value is None or value == "":
         return ""

@@ -53,3 +53,13 @@ def test_templates_have_the_filters(ctx):
         "{{ 'female'|gender }} {{ 'male'|gender }}",
         d=dt.date(2026, 5, 19), t=dt.datetime(2026, 5, 19, 1, 0), n=40000, p=0.975)
     assert page == "19/05/2026 | 08:00 19/05/2026 | 40.000 | 97,5% | Nữ Nam"
+
+
+def test_an_excerpt_quotes_a_short_value_whole_and_a_long_one_cut_with_an_ellipsis():
+    from portal.formatting import excerpt
+
+    assert excerpt("0912 345 678") == "0912 345 678"
+    assert excerpt("  Nguyễn\n  Văn   An ") == "Nguyễn Văn An"
+    long = "Đảng viên " * 30
+    cut = excerpt(long)
+    assert len(cut) <= 80 and cut.endswith("…") and long.startswith(cut[:-1])

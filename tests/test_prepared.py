@@ -382,3 +382,18 @@ def test_each_database_gets_its_own_sql_built_once(app, tmp_path, committee):
         database.obj = main
         other.close()
     assert len(builds) == 2  # once per database, not per call
+
+
+@pytest.mark.parametrize("build", [
+    lambda mark: Attempt.select(pw.fn.LOWER(Attempt.state), Attempt.id, Attempt.state).where(Attempt.id == mark),
+    lambda mark: Attempt.select(Attempt.score.alias("points"), Attempt.id).where(Attempt.id == mark),
+    lambda mark: Attempt.select(Quiz).join(Quiz).where(Attempt.id == mark),
+    lambda mark: Attempt.update({Attempt.last_seq: 99}).where(Attempt.id == mark),
+], ids=["a function first", "an alias", "only the joined model", "an UPDATE"])
+def test_objects_refuses_what_it_would_read_wrong(quiz, make_attempt, build):
+    """A selected column that is not a field shifts every later one onto the wrong field: no guessing."""
+    attempt = make_attempt(quiz, state="finished", score=7.5)
+    prepared = Prepared(build)
+    with pytest.raises(TypeError, match="read tuples"):
+        prepared.objects(attempt.id)
+    assert Attempt.get_by_id(attempt.id).last_seq == 0  # objects() wrote nothing

@@ -51,7 +51,7 @@ from flask_babel import gettext as _
 
 from ..db import database, nfc
 from ..errors import DomainError
-from ..formatting import GENDER_LABELS
+from ..formatting import GENDER_LABELS, excerpt
 from ..tables import INVISIBLE as _INVISIBLE
 from ..tables import PlanCounts, TableFileError, find_header, read_records, sub_in_pieces
 from ..tables import header_key as _header_key
@@ -290,7 +290,7 @@ def _parse_row(number, cells, today):
     username = _text(cells.get("username")).lower()
     if username and not USERNAME_RE.match(username):
         row.problem("username", _("'%(value)s' is not a valid username: use 3-64 lowercase letters without "
-                                  "accents, digits, '.', '-' or '_'", value=username))
+                                  "accents, digits, '.', '-' or '_'", value=excerpt(username)))
     v["username"] = username or None
 
     raw_date = cells.get("birth_date")
@@ -306,7 +306,7 @@ def _parse_row(number, cells, today):
     if gender:
         v["gender"] = _GENDERS.get(ascii_fold(gender).lower())
         if v["gender"] is None:
-            row.problem("gender", _("'%(value)s' is not a gender: write Nam or Nữ", value=gender))
+            row.problem("gender", _("'%(value)s' is not a gender: write Nam or Nữ", value=excerpt(gender)))
 
     code = _text(cells.get("unit"))
     if not code:
@@ -322,7 +322,7 @@ def _parse_row(number, cells, today):
 
     email = _text(cells.get("email")).lower()
     if email and (len(email) > MAX_TEXT or not EMAIL_RE.match(email)):
-        row.problem("email", _("'%(value)s' is not a valid email address", value=email))
+        row.problem("email", _("'%(value)s' is not a valid email address", value=excerpt(email)))
     v["email"] = email or None
     return row
 
@@ -350,13 +350,13 @@ def _parse_date(raw, today, row):
             except ValueError:
                 value = None
         if value is None:
-            row.problem("birth_date", _("'%(value)s' is not a valid date", value=shown))
+            row.problem("birth_date", _("'%(value)s' is not a valid date", value=excerpt(shown)))
             return None
     if value > today:
-        row.problem("birth_date", _("'%(value)s' is in the future", value=shown))
+        row.problem("birth_date", _("'%(value)s' is in the future", value=excerpt(shown)))
         return None
     if value.year < 1900:
-        row.problem("birth_date", _("'%(value)s' is before 1900", value=shown))
+        row.problem("birth_date", _("'%(value)s' is before 1900", value=excerpt(shown)))
         return None
     return value
 
@@ -370,7 +370,7 @@ def _parse_phone(raw, row):
     phone = normalise_phone(text)
     if not PHONE_RE.match(phone):
         row.problem("phone", _("'%(value)s' is not a phone number: write 10 or 11 digits starting with 0, "
-                               "such as 0912345678", value=text))
+                               "such as 0912345678", value=excerpt(text)))
         return None
     return phone
 
@@ -472,7 +472,7 @@ def _plan_row(row, actor, by_code, by_folded_code, by_username, by_person):
         if unit is None and len(by_folded_code.get(v["unit"].casefold(), [])) == 1:
             unit = by_folded_code[v["unit"].casefold()][0]
         if unit is None:
-            problem("unit", _("there is no unit with the code '%(code)s'", code=v["unit"]))
+            problem("unit", _("there is no unit with the code '%(code)s'", code=excerpt(v["unit"])))
         elif actor is not None and not permissions.can(actor, "members.manage", unit):
             problem("unit", _("you may not import members into the unit '%(code)s' (%(name)s): it is outside "
                               "the units you manage", code=unit.code, name=unit.name))

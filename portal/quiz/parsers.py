@@ -78,6 +78,7 @@ from typing import NamedTuple
 
 from flask_babel import gettext as _
 
+from ..formatting import excerpt
 from ..tables import INVISIBLE, TableFileError, find_header, header_key, read_records, sub_in_pieces
 from .questions import FALSE_TEXT, LETTERS, MAX_OPTIONS, MIN_OPTIONS, TRUE_TEXT
 
@@ -406,7 +407,7 @@ def parse_difficulty(value):
 
 
 def _difficulty_problem(value):
-    return _("'%(value)s' is not a difficulty: write Dễ, Trung bình or Khó", value=value)
+    return _("'%(value)s' is not a difficulty: write Dễ, Trung bình or Khó", value=excerpt(value))
 
 
 def _options_count_problem(n):
@@ -1060,7 +1061,7 @@ def _table_row(number, values, result):
     elif truth is not None:
         if options and [header_key(o) for o in options] not in (["dung", "sai"], ["sai", "dung"]):
             problem("answer", _("'%(value)s' makes a true/false question, whose option cells stay empty",
-                                value=answer))
+                                value=excerpt(answer)))
         kind = "truefalse"
         options = [TRUE_TEXT, FALSE_TEXT]
         weights = [100, 0] if truth else [0, 100]
@@ -1073,7 +1074,7 @@ def _table_row(number, values, result):
             letter = token.upper()
             if len(token) != 1 or letter not in LETTERS:
                 problem("answer", _("'%(value)s' is not an answer: write the letter of the right option (A), the "
-                                    "letters of several (A, C), or Đúng / Sai", value=answer))
+                                    "letters of several (A, C), or Đúng / Sai", value=excerpt(answer)))
                 right = []
                 break
             if LETTERS.index(letter) >= len(options):
@@ -1083,7 +1084,7 @@ def _table_row(number, values, result):
                 right.append(letter)
         if not right and not problems:
             problem("answer", _("'%(value)s' is not an answer: write the letter of the right option (A), the "
-                                "letters of several (A, C), or Đúng / Sai", value=answer))
+                                "letters of several (A, C), or Đúng / Sai", value=excerpt(answer)))
         if right and not problems:
             if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
                 problem(None, _options_count_problem(len(options)))

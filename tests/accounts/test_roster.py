@@ -590,3 +590,13 @@ def test_template_lists_importable_units_with_text_dates(tree, make_user):
     # the template itself imports cleanly
     assert [r.action for r in roster.plan_import(parse(roster.template_csv([tree["CB1"]])), organiser).rows] \
         == ["create"]
+
+
+def test_a_long_bad_cell_is_quoted_cut_short(app):
+    """A paragraph pasted into the phone column: the message names the row and column and quotes the cell's
+    first 80 characters, not the whole paragraph."""
+    pasted = "Số điện thoại của đồng chí xin liên hệ văn phòng chi bộ vào giờ hành chính các ngày trong tuần " * 5
+    [message] = problems(parse(csv_bytes(person(phone=pasted))))
+    assert message.startswith("Dòng 2, cột Số điện thoại: 'Số điện thoại của đồng chí")
+    quoted = message.split("'")[1]
+    assert len(quoted) <= 80 and quoted.endswith("…") and pasted.startswith(quoted[:-1])
