@@ -47,7 +47,8 @@ LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
 LOGIN_MAX_FAILURES_PER_ADDRESS = 30
 LOGIN_MAX_FAILURES_PER_ACCOUNT = 50  # not applied to addresses the account used before
 
-# Flask-Limiter: memory:// for one process, redis://127.0.0.1:6379 to share.
+# Flask-Limiter: memory:// counts in each server process (SERVE_WORKERS of them), redis://127.0.0.1:6379
+# counts once for all of them and for every host.
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 # Login requests per address. Wrong passwords are throttled per account and address above; this only stops a
@@ -65,8 +66,11 @@ PROXY_COUNT = 0
 
 # `portal serve`
 SERVE_BIND = "127.0.0.1:5000"
-SERVE_WORKERS = 2
-SERVE_THREADS = 4
+# Chosen by measurement on 2 cores (bench/results/2026-11-30-2cores-*, answer-save): 4 × 2 served 12% more
+# saves and submits than 2 × 4 (the threads of one process share one interpreter lock); 4 × 1 a few more
+# still, but one slow request (an export) would then hold a whole process.
+SERVE_WORKERS = 4
+SERVE_THREADS = 2
 # gunicorn's access log: None (nginx in front logs every request; this costs ~5% of a request's CPU), or
 # "-" for standard output, or a file path.
 SERVE_ACCESS_LOG = None

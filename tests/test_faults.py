@@ -1,6 +1,6 @@
 """The fault test, short: members save and submit while a gunicorn worker, then the whole server, is killed -9.
 
-bench/load/faults.py runs `portal serve` (2 workers × 4 threads) on a small SQLite instance and 8 member threads
+bench/load/faults.py runs `portal serve` (SERVE_WORKERS × SERVE_THREADS) on a small SQLite instance and 8 member threads
 (http.client) that retry every failed request unchanged; afterwards every acknowledged start, save and submit is
 checked against the database (bench/load/ledger.py), with PRAGMA integrity_check and no attempt scored twice.
 `python -m bench faults` is the long version. No time is asserted.

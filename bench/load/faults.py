@@ -3,7 +3,7 @@
     python -m bench faults
 
 - an SQLite instance (the load dataset's contest, with few members: ``small_instance``);
-- `portal serve` (PORTAL_BENCH_WORKERS × PORTAL_BENCH_THREADS, default 2 × 4) on a fixed port;
+- `portal serve` (PORTAL_BENCH_WORKERS × PORTAL_BENCH_THREADS, default SERVE_WORKERS × SERVE_THREADS) on a fixed port;
 - ``members`` client threads (plain http.client, no Locust: tests/test_faults.py runs this in `make test`),
   each logged in from an address of its own, taking attempt after attempt through the JSON API as quiz.js
   does: every answer saved (all answers in each save, seq rising as quiz.js numbers it), the prediction

@@ -24,5 +24,5 @@ ORGANISATION_NAME = "Cổng học tập và làm theo"
 
 # gunicorn (`portal serve`): see docs/deploy.md for how these were chosen.
 SERVE_BIND = "127.0.0.1:5000"
-SERVE_WORKERS = 2
-SERVE_THREADS = 4
+SERVE_WORKERS = 4
+SERVE_THREADS = 2
