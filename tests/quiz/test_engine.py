@@ -222,8 +222,8 @@ def test_save_writes_only_changed_answers_in_few_queries(make_quiz, make_questio
     engine.save_answers(attempt, member, everything, 1, NOW)
     with counting_queries() as queries:
         engine.save_answers(attempt, member, {**everything, 7: ["2"]}, 2, NOW)
-    # claim the seq, read the rows, one changed answer
-    assert len(queries) == 3, queries
+    # read the rows; claim the seq and store the changed answer (on PostgreSQL in one statement)
+    assert len(queries) == (3 if dbmod.is_sqlite() else 2), queries
     assert rows(attempt)[6].answer == rows(attempt)[6].option_order.split(",")[2]
 
 
@@ -329,7 +329,8 @@ def test_start_save_submit_are_a_few_queries(make_quiz, make_topic, make_questio
     with counting_queries() as submit:
         engine.submit_attempt(attempt, member, NOW)
     assert len(start) <= 9, start
-    assert len(save) == 32  # every answer changed: claim the seq, read the rows, 30 updates
+    # every answer changed: read the rows, claim the seq, 30 updates (on PostgreSQL the last 31 in one statement)
+    assert len(save) == (32 if dbmod.is_sqlite() else 2), save
     assert len(submit) <= 6, submit
 
 
