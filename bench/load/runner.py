@@ -470,10 +470,11 @@ def summary_lines():
                               ("contest-day-postgres", "baseline-postgres")):
         run, base = SUMMARY.get(label), SUMMARY.get(base_label)
         if run and base and base["rate"]:
+            # No target here: the 60% and 300 ms are answer-save's; these members also log in and open pages.
             lines.append(f"{label} (the full member flow: logins, pages, saves, submits): answer save + submit "
                          f"{run['save_submit_rate']:.1f} req/s = "
-                         f"{run['save_submit_rate'] / base['rate']:.0%} of {base_label}'s {base['rate']:.1f} req/s "
-                         f"(target ≥ 60%); p99 {run['save_submit_p99']:.0f} ms (target < 300); "
+                         f"{run['save_submit_rate'] / base['rate']:.0%} of {base_label}'s {base['rate']:.1f} req/s; "
+                         f"p99 {run['save_submit_p99']:.0f} ms; "
                          f"{run['failed']} failed requests; {run['completed_rate']:.2f} completed attempts/s")
     sqlite, postgres = SUMMARY.get("contest-day"), SUMMARY.get("contest-day-postgres")
     if sqlite and postgres and sqlite["save_submit_rate"]:
