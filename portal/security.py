@@ -62,12 +62,10 @@ def init_app(app):
 
 
 def _api_error(exc, code):
-    """An error under /api/ in the API's form, {"error": message}.
-
-    A URL or method that no API route takes fails in routing, before the API blueprint's own handlers
-    are known, so they never see it.
-    """
-    messages = {404: _("Not found."), 405: _("This method is not allowed here."), 413: _("The request is too large."),
+    """An error under /api/ in the API's form, {"error": message}: raised in an API view, or in routing (a URL
+    or method that no API route takes), before any blueprint is known."""
+    messages = {400: _("The request is not valid."), 403: _("You do not have access to this."),
+                404: _("Not found."), 405: _("This method is not allowed here."), 413: _("The request is too large."),
                 429: _("Too many requests. Wait a moment and try again.")}
     response = jsonify(error=messages.get(code) or _("The request is not valid."))
     response.status_code = code

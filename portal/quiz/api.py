@@ -13,7 +13,6 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
 from ..accounts import permissions
 from ..accounts.models import utcnow
@@ -82,19 +81,6 @@ def _api_error(exc):
 @quiz_api.errorhandler(CSRFError)
 def _csrf_error(exc):
     return _error(_("Your session has expired. Reload the page and try again."), 403)
-
-
-@quiz_api.errorhandler(HTTPException)
-def _http_error(exc):
-    messages = {
-        400: _("The request is not valid."),
-        403: _("You do not have access to this."),
-        404: _("Not found."),
-        405: _("This method is not allowed here."),
-        413: _("The request is too large."),
-        429: _("Too many requests. Wait a moment and try again."),
-    }
-    return _error(messages.get(exc.code, exc.description), exc.code or 500)
 
 
 def _user():
