@@ -18,6 +18,10 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # NORMAL in WAL mode never corrupts and loses nothing on a process crash; a
 # power cut can lose the last transactions. FULL trades speed for that.
 SQLITE_SYNCHRONOUS = "NORMAL"
+# PostgreSQL: the statements every request runs are prepared on the server, once per connection. Set False
+# behind a pooler that hands one client's statements to several server connections (PgBouncer in
+# transaction or statement mode): a statement prepared on one would be missing on the next.
+DATABASE_PREPARE = True
 
 BABEL_DEFAULT_LOCALE = "vi"
 BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -6,7 +6,8 @@ SQLite sets its pragmas), on the same dataset as the load test.
 
     python -m bench.load.queries           # a table per endpoint
     python -m bench.load.queries -v        # and the statements of each endpoint's last request
-    python -m bench.load.queries --postgres  # on a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL's server)
+    python -m bench.load.queries --postgres  # on a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL's server),
+                                             # through the pool a deployment uses (--no-pool: a connection each)
 """
 
 import argparse
@@ -20,20 +21,35 @@ from bench.load.results import endpoint
 
 
 class Counter:
-    """Wraps the database object: every statement's SQL and time, and the time spent opening connections."""
+    """Wraps the database object: every statement's SQL and time (BEGIN and COMMIT too: on PostgreSQL each is
+    a round trip), and the time spent opening connections."""
 
     def __init__(self, db):
         self.db = db
         self.statements = []
         self.connect_ms = 0.0
-        execute, connect = db.execute_sql, db._connect
+        cursor, connect = db.cursor, db._connect
+        counter = self
 
-        def execute_sql(sql, params=None, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return execute(sql, params, *args, **kwargs)
-            finally:
-                self.statements.append((sql, (time.perf_counter() - started) * 1000))
+        class Cursor:
+            def __init__(self, inner):
+                self._inner = inner
+
+            def execute(self, sql, params=None):
+                started = time.perf_counter()
+                try:
+                    return self._inner.execute(sql) if params is None else self._inner.execute(sql, params)
+                finally:
+                    counter.statements.append((sql, (time.perf_counter() - started) * 1000))
+
+            def __getattr__(self, name):
+                return getattr(self._inner, name)
+
+            def __iter__(self):
+                return iter(self._inner)
+
+        def _cursor(*args, **kwargs):
+            return Cursor(cursor(*args, **kwargs))
 
         def _connect(*args, **kwargs):
             started = time.perf_counter()
@@ -42,7 +58,7 @@ class Counter:
             finally:
                 self.connect_ms += (time.perf_counter() - started) * 1000
 
-        db.execute_sql, db._connect = execute_sql, _connect
+        db.cursor, db._connect = _cursor, _connect
 
     def reset(self):
         self.statements, self.connect_ms = [], 0.0
@@ -99,11 +115,14 @@ class Flow:
         self.request("GET", f"/quiz/attempts/{attempt}/result", "/quiz/attempts/[id]/result", 200)
 
 
-def measure(data, members=5, verbose=False):
+def measure(data, members=5, verbose=False, pooled=True):
     from portal import create_app
 
     os.environ["PORTAL_INSTANCE_PATH"] = data.instance_path
-    app = create_app({"DATABASE_URL": data.database_url} if data.database_url else None)
+    url = data.database_url
+    if url and pooled:
+        url = "postgresql+pool://" + url[len("postgresql://"):]
+    app = create_app({"DATABASE_URL": url} if url else None)
     counter = Counter(app.extensions["portal_db"])
     seen, last = collections.defaultdict(list), {}
     for index in range(members):
@@ -131,9 +150,10 @@ def main():
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--no-pool", action="store_true", help="PostgreSQL: a connection per request, not the pool")
     args = parser.parse_args()
     with datasets.instance("fresh" if args.postgres else None) as data:
-        measure(data, args.members, args.verbose)
+        measure(data, args.members, args.verbose, pooled=not args.no_pool)
 
 
 if __name__ == "__main__":

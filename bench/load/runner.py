@@ -18,8 +18,9 @@ Settings (environment; defaults in brackets):
     PORTAL_BENCH_POSTGRES_URL   the server "contest-day-postgres" makes (and drops) a fresh database on
                                 [postgresql://postgres@127.0.0.1:5432/postgres]
     PORTAL_BENCH_POSTGRES_POOL=0  a connection per request on PostgreSQL instead of the pool
-    PORTAL_BENCH_SQLITE_SYNCHRONOUS  the portal's SQLITE_SYNCHRONOUS for the run (FULL: fsync at every commit)
                                 (postgresql+pool://) a deployment configures
+    PORTAL_BENCH_DATABASE_PREPARE=false  PostgreSQL without server-side prepared statements (DATABASE_PREPARE)
+    PORTAL_BENCH_SQLITE_SYNCHRONOUS  the portal's SQLITE_SYNCHRONOUS for the run (FULL: fsync at every commit)
     PORTAL_BENCH_REDIS_URL      the Redis "multi-host" shares between its hosts (databases 11 and 12, keys
                                 under a prefix of the run's own, deleted afterwards) [redis://127.0.0.1:6379]
     PORTAL_BENCH_MULTI_MEMBERS, PORTAL_BENCH_MULTI_ATTEMPTS   "multi-host": members, attempts each [64, 3]

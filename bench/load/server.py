@@ -162,6 +162,8 @@ def portal(dataset, log_path, workers=None, threads=None, instance_path=None, se
         env["PORTAL_DATABASE_URL"] = pooled(dataset.database_url)
     if os.environ.get("PORTAL_BENCH_SQLITE_SYNCHRONOUS"):  # e.g. FULL, to measure what durability costs
         env["PORTAL_SQLITE_SYNCHRONOUS"] = os.environ["PORTAL_BENCH_SQLITE_SYNCHRONOUS"]
+    if os.environ.get("PORTAL_BENCH_DATABASE_PREPARE"):  # false: PostgreSQL without prepared statements
+        env["PORTAL_DATABASE_PREPARE"] = os.environ["PORTAL_BENCH_DATABASE_PREPARE"]
     env.update(settings or {})
     command = [os.path.join(BIN, "portal"), "serve", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--threads", str(threads)]

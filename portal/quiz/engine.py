@@ -26,7 +26,7 @@ import peewee as pw
 from flask_babel import gettext as _
 
 from ..accounts import permissions
-from ..db import Prepared, database, is_sqlite, lock_rows, nfc
+from ..db import Prepared, database, execute_prepared, is_sqlite, lock_rows, nfc
 from ..errors import Conflict, DomainError, NotFound
 from . import cache, grading, review, scoring
 from .models import Attempt, AttemptQuestion, Question, Quiz, QuizDraw, QuizQuestion, SurveyResponse
@@ -296,7 +296,7 @@ def _claim_and_store(values, sent, read_seq, changes, now):
     params = list(_CLAIM_FROM[sent].params(*values, read_seq))
     for row, name, value in changes:
         params.extend(_SET_ANSWER[name].params(value, now if value else None, row.id))
-    [(claimed, ids)] = database.execute_sql(sql, params).fetchall()
+    [(claimed, ids)] = execute_prepared(sql, params).fetchall()
     return set(ids) if claimed else None
 
 

@@ -29,13 +29,15 @@ def rows(attempt):
 
 @contextlib.contextmanager
 def counting_queries():
-    """Count the SQL statements run inside the block (BEGIN/COMMIT not included)."""
+    """Count the SQL statements run inside the block (BEGIN/COMMIT not included, nor PostgreSQL's PREPARE of a
+    statement, which each connection runs once: the first request would otherwise count one more)."""
     db = dbmod.database.obj
     seen = []
     original = db.execute_sql
 
     def execute_sql(sql, params=None, *args, **kwargs):
-        seen.append(sql)
+        if not sql.startswith("PREPARE "):
+            seen.append(sql)
         return original(sql, params, *args, **kwargs)
 
     db.execute_sql = execute_sql
