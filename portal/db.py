@@ -77,13 +77,28 @@ class Prepared:
             # Models only from a model SELECT of fields (Peewee lists a selected model's fields): a function or
             # an alias among them would put every later column on the wrong field; a write is no read.
             columns = list(query._returning or ()) if isinstance(query, pw.ModelSelect) else []
-            reader = (self._reader(model, columns) if columns and all(isinstance(c, pw.Field) for c in columns)
-                      else None)
-            compiled = self._compiled[db] = (model, sql, tuple(params), slots, reader)
+            fields = bool(columns) and all(isinstance(c, pw.Field) for c in columns)
+            reader = self._reader(model, columns) if fields else None
+            parts = self._parts(columns) if columns else None
+            compiled = self._compiled[db] = (model, sql, tuple(params), slots, reader, parts)
         return compiled
 
+    @staticmethod
+    def _parts(fields):
+        """[(model, [(place, name, convert)], place of its primary key or None)] in the order the models come
+        (columns that are no model's field are left out)."""
+        parts = {}
+        for place, f in enumerate(fields):
+            if isinstance(f, pw.Field):  # other columns are read from the row by the caller
+                parts.setdefault(f.model, []).append((place, f.name, f.python_value))
+        layout = []
+        for model, columns in parts.items():
+            key = [place for place, name, _convert in columns if name == model._meta.primary_key.name]
+            layout.append((model, columns, key[0] if key else None))
+        return layout
+
     def _run(self, compiled, values):
-        _model, sql, params, slots, _reader = compiled
+        _model, sql, params, slots, _reader, _parts = compiled
         return execute_prepared(sql, self._params(params, slots, values))
 
     @staticmethod
@@ -93,7 +108,8 @@ class Prepared:
         the rows can be read only as tuples."""
         parts = {}
         for place, f in enumerate(fields):
-            parts.setdefault(f.model, []).append((place, f.name, f.python_value))
+            if isinstance(f, pw.Field):  # other columns are read from the row by the caller
+                parts.setdefault(f.model, []).append((place, f.name, f.python_value))
         if model not in parts:
             return None  # only joined models selected: the rows would come back as the wrong model
         reader = []
@@ -117,12 +133,12 @@ class Prepared:
 
     def statement(self):
         """(SQL, its parameters with a mark for each value): to build a larger statement around this one."""
-        _model, sql, params, _slots, _reader = self._compile()
+        _model, sql, params, _slots, _reader, _parts = self._compile()
         return sql, params
 
     def params(self, *values):
         """The statement's parameters with ``values`` in their places."""
-        _model, _sql, params, slots, _reader = self._compile()
+        _model, _sql, params, slots, _reader, _parts = self._compile()
         return self._params(params, slots, values)
 
     def objects(self, *values):
@@ -138,10 +154,7 @@ class Prepared:
         for row in rows:
             instance = None
             for part, columns, link in reader:
-                made = part.__new__(part)
-                made.__data__ = {name: None if row[place] is None else convert(row[place])
-                                 for place, name, convert in columns}
-                made._dirty, made.__rel__ = set(), {}
+                made = _instance(part, columns, row)
                 if instance is None:
                     instance = made
                 elif made.__data__.get(part._meta.primary_key.name) is not None:
@@ -153,6 +166,13 @@ class Prepared:
         rows = self.objects(*values)
         return rows[0] if rows else None
 
+    def part(self, row, index):
+        """The ``index``-th model selected (in the order their fields come) in ``row``, one of ``tuples``' rows,
+        read as ``objects`` reads it; None when its primary key is NULL (a LEFT OUTER join found nothing). For
+        models that no foreign key links, such as a request's user and attempt, read in one statement."""
+        model, columns, key = self._compile()[5][index]
+        return None if key is not None and row[key] is None else _instance(model, columns, row)
+
     def tuples(self, *values):
         """The rows as plain tuples of the selected columns, as the database returns them."""
         return self._run(self._compile(), values).fetchall()
@@ -160,6 +180,13 @@ class Prepared:
     def execute(self, *values):
         """Run an UPDATE or DELETE; the number of rows it changed."""
         return self._run(self._compile(), values).rowcount
+
+
+def _instance(model, columns, row):
+    made = model.__new__(model)
+    made.__data__ = {name: None if row[place] is None else convert(row[place]) for place, name, convert in columns}
+    made._dirty, made.__rel__ = set(), {}
+    return made
 
 
 _SERVER_SIDE = {}  # SQL -> (PREPARE statement, EXECUTE statement), or None where it cannot be prepared

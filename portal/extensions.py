@@ -1,6 +1,6 @@
 """Flask extensions: login, CSRF, i18n, rate limits."""
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -67,11 +67,29 @@ def init_app(app):
         user_id, _sep, session_token = token.partition(":")
         if not user_id.isdigit() or not session_token:
             return None
-        user = user_by_id.first(int(user_id))
+        read = _user_readers.get(request.endpoint) if has_request_context() else None
+        user = read(int(user_id), request.view_args or {}) if read else user_by_id.first(int(user_id))
         # A rotated token (logout, password change, lock) ends the session everywhere.
         if user is None or not user.is_active or user.session_token != session_token:
             return None
         return user
+
+
+_user_readers = {}  # endpoint -> read(user_id, view_args): the user, and what the view needs in the same statement
+
+
+def read_user_with(endpoint):
+    """Register how ``endpoint`` reads the logged-in user together with what its view reads first.
+
+    For the requests a member makes by the thousand (an autosave): the user is read on every request to check
+    the session, and one statement instead of two halves the round trips to PostgreSQL. ``read`` returns the
+    user (or None), keeps the rest for the view (in ``flask.g``), and the session is checked here as always.
+    """
+    def register(read):
+        _user_readers[endpoint] = read
+        return read
+
+    return register
 
 
 def _cache_template_translations(app):

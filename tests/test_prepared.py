@@ -500,3 +500,18 @@ def test_database_prepare_off_runs_the_plain_statement(backend, app_config, quiz
 
 def test_database_prepare_is_on_for_postgresql_only(backend, app):
     assert app.extensions["portal_db"].prepare_statements is (backend == "postgresql")
+
+
+def test_part_reads_each_model_of_a_row_and_none_for_a_join_that_found_nothing(member, quiz, make_attempt):
+    """Models no foreign key links (the request's user and an attempt), and a column that is no field."""
+    attempt = make_attempt(quiz)
+    both = Prepared(lambda user_id, attempt_id: User.select(User, Attempt, pw.fn.LOWER(User.username))
+                    .join(Attempt, pw.JOIN.LEFT_OUTER, on=(Attempt.id == attempt_id)).where(User.id == user_id))
+    [row] = both.tuples(member.id, attempt.id)
+    user, read = both.part(row, 0), both.part(row, 1)
+    assert data(user) == data(same_as_peewee(user)) and user.full_name == "Nguyễn Thị Mai"
+    assert data(read) == data(same_as_peewee(read)) and read.started_at == STARTED
+    assert row[-1] == member.username.lower()
+    [row] = both.tuples(member.id, 2**31 - 1)
+    assert both.part(row, 0).id == member.id and both.part(row, 1) is None
+    assert both.tuples(2**31 - 1, attempt.id) == []

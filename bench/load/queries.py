@@ -139,9 +139,14 @@ def measure(data, members=5, verbose=False, pooled=True):
         queries, sql, connect, total = (sum(v[i] for v in values) / n for i in range(4))
         print(f"  {key:<{width}}  {queries:>7.1f}  {sql:>7.2f}  {connect:>10.2f}  {total:>10.2f}")
     if verbose:
+        from portal import db as dbmod
+
+        prepared = {server[1].split("(")[0]: sql for sql, server in dbmod._SERVER_SIDE.items() if server}
         for key, statements in last.items():
             print(f"\n{key}: {len(statements)} statements")
             for sql, ms in statements:
+                if sql.startswith("EXECUTE "):  # prepared on PostgreSQL: show what it runs
+                    sql = f"{sql.split('(')[0]}: {prepared.get(sql.split('(')[0], '?')}"
                 print(f"  {ms:6.2f} ms  {' '.join(sql.split())[:220]}")
 
 

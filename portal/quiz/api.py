@@ -9,18 +9,19 @@ over, 422 malformed input.
 
 import datetime as dt
 
-from flask import Blueprint, current_app, jsonify, request
+import peewee as pw
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..accounts import permissions
-from ..accounts.models import utcnow
-from ..db import Prepared
+from ..accounts.models import User, utcnow
+from ..db import Prepared, is_sqlite
 from ..errors import Conflict, DomainError, NotFound
-from ..extensions import limiter, start_limit, user_or_address
-from . import engine, review
-from .models import Attempt, Quiz
+from ..extensions import limiter, read_user_with, start_limit, user_or_address
+from . import engine, review, scoring
+from .models import Attempt, AttemptQuestion, Quiz
 from .openapi import openapi_document
 
 quiz_api = Blueprint("quiz_api", __name__, url_prefix="/api/v1")
@@ -98,6 +99,55 @@ def _attempt(attempt_id):
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
     return attempt
+
+
+# An autosave's first statement: the member (whose session the user loader checks) and the attempt with its
+# quiz; on PostgreSQL also the attempt's drawn questions, as one JSON value. Each round trip to PostgreSQL
+# costs the app and the server more than the rows it brings back, and autosaves are most of a contest's
+# requests. (SQLite runs in the process: its separate read of the questions costs less than JSON.)
+def _member_and_attempt_query(user_id, attempt_id):
+    query = (User.select(User, Attempt, Quiz)
+             .join(Attempt, pw.JOIN.LEFT_OUTER, on=(Attempt.id == attempt_id))
+             .join(Quiz, pw.JOIN.LEFT_OUTER, on=(Quiz.id == Attempt.quiz))
+             .where(User.id == user_id))
+    if is_sqlite():
+        return query
+    questions = (AttemptQuestion.select(pw.fn.json_agg(pw.fn.json_build_array(*scoring.ROW_FIELDS))
+                                        .order_by(AttemptQuestion.position))
+                 .where(AttemptQuestion.attempt == Attempt.id))
+    return query.select_extend(questions)
+
+
+_MEMBER_AND_ATTEMPT = Prepared(_member_and_attempt_query)
+
+
+@read_user_with("quiz_api.save_answers")
+def _member_and_attempt(user_id, view_args):
+    rows = _MEMBER_AND_ATTEMPT.tuples(user_id, view_args.get("attempt_id", 0))
+    if not rows:
+        return None
+    row = rows[0]
+    user, attempt = _MEMBER_AND_ATTEMPT.part(row, 0), _MEMBER_AND_ATTEMPT.part(row, 1)
+    if attempt is not None:
+        attempt.__rel__["quiz"] = _MEMBER_AND_ATTEMPT.part(row, 2)
+        questions = None
+        if not is_sqlite():
+            questions = [scoring.Row(i, position, question, order, answer, text, None if mark is None else float(mark))
+                         for i, position, question, order, answer, text, mark in row[-1] or ()]
+        g.member_attempt = (attempt, questions)
+    return user
+
+
+def _attempt_and_rows(attempt_id):
+    """The current member's attempt and its drawn questions (``scoring.rows``) as read with the member when the
+    session was checked; otherwise the attempt as ``_attempt`` reads it. The questions are None when not read."""
+    found = g.pop("member_attempt", None)
+    if found is None or found[0].id != attempt_id:
+        return _attempt(attempt_id), None
+    attempt, rows = found
+    if not permissions.can(_user(), "attempt.own", attempt):
+        raise ApiError(_("Not found."), 404)
+    return attempt, rows
 
 
 def _domain_status(exc, default):
@@ -207,12 +257,13 @@ def get_attempt(attempt_id):
 @quiz_api.route("/attempts/<int:attempt_id>/answers", methods=["PUT", "POST"])
 def save_answers(attempt_id):
     """Save answers; a request whose seq is not above the last one applied changes nothing."""
-    attempt = _attempt(attempt_id)
+    attempt, rows = _attempt_and_rows(attempt_id)
     body = _json_body()
     seq, answers = parse_answers(body)
     now = utcnow()
     try:
-        saved = engine.save_answers(attempt, _user(), answers, seq, now, prediction=parse_prediction(body))
+        saved = engine.save_answers(attempt, _user(), answers, seq, now, prediction=parse_prediction(body),
+                                    saved=rows)
     except DomainError as exc:
         raise ApiError(str(exc), _domain_status(exc, 422)) from exc
     return jsonify({

@@ -300,13 +300,14 @@ def _claim_and_store(values, sent, read_seq, changes, now):
     return set(ids) if claimed else None
 
 
-def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
+def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT, saved=None):
     """Store ``answers`` {position: [option ids as shown] or text} when ``seq`` is above the last one applied.
 
     A lower or equal ``seq`` (a stale tab, a replayed request) changes nothing
     and returns what is stored. Refused: a finished attempt, an attempt past
     its deadline plus the grace, an option that is not the question's. The
     answer to the quiz's prediction prompt, when sent, is saved the same way.
+    ``saved``: the attempt's rows (``scoring.rows``) when the caller read them in this request.
     """
     _check_owner(attempt, user)
     if attempt.is_finished:
@@ -317,7 +318,8 @@ def save_answers(attempt, user, answers, seq, now, prediction=NOT_SENT):
     applied = False
     # Read and check before taking the write lock: the lock is then held for a few UPDATEs only.
     read_seq = attempt.last_seq
-    saved = scoring.rows(attempt)
+    if saved is None:
+        saved = scoring.rows(attempt)
     questions = cache.load([r.question_id for r in saved])
     shown = review.answers(saved, questions)  # as the page sends them: most of a save's answers are unchanged
     if seq > read_seq:

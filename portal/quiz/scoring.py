@@ -21,10 +21,10 @@ def parse_ids(text):
     return [int(i) for i in text.split(",") if i] if text else []
 
 
-_ROWS = Prepared(lambda mark: AttemptQuestion.select(
-    AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.question, AttemptQuestion.option_order,
-    AttemptQuestion.answer, AttemptQuestion.answer_text, AttemptQuestion.mark)
-    .where(AttemptQuestion.attempt == mark).order_by(AttemptQuestion.position))
+ROW_FIELDS = (AttemptQuestion.id, AttemptQuestion.position, AttemptQuestion.question, AttemptQuestion.option_order,
+              AttemptQuestion.answer, AttemptQuestion.answer_text, AttemptQuestion.mark)
+_ROWS = Prepared(lambda mark: AttemptQuestion.select(*ROW_FIELDS)
+                 .where(AttemptQuestion.attempt == mark).order_by(AttemptQuestion.position))
 
 
 class Row:

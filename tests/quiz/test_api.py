@@ -452,3 +452,69 @@ def test_a_member_who_must_change_the_password_gets_json_not_a_redirect(client, 
     response = start(client, quiz)
     assert response.status_code == 403
     assert response.get_json() == {"error": "Vui lòng đặt mật khẩu riêng trước khi tiếp tục."}
+
+
+# An autosave reads the member and the attempt in one statement ------------------------------
+
+def _statements(app):
+    """Collect the SQL run (PostgreSQL's PREPARE aside: once per connection) while the block runs."""
+    import contextlib
+
+    from portal.db import _SERVER_SIDE
+
+    @contextlib.contextmanager
+    def collect():
+        db, seen = app.extensions["portal_db"], []
+        original = db.execute_sql
+        db.execute_sql = lambda sql, params=None: (seen.append(sql), original(sql, params))[1]
+        try:
+            yield seen
+        finally:
+            del db.execute_sql
+            executes = {server[1]: sql for sql, server in _SERVER_SIDE.items() if server}
+            seen[:] = [executes.get(sql, sql) for sql in seen if not sql.startswith("PREPARE ")]
+
+    return collect()
+
+
+def test_a_save_checks_the_session_and_reads_the_attempt_in_one_statement(app, backend, client, member):
+    quiz = make_quiz(member.unit, questions=3)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)]})  # the statements are prepared by now
+    with _statements(app) as seen:
+        body = save(client, attempt["id"], 2, {"1": [token(attempt, 1)], "2": [token(attempt, 2, "Sai")]}).get_json()
+    assert body["applied"] is True and body["answers"] == {"1": ["0"], "2": ["1"], "3": []}
+    reads = [sql for sql in seen if sql.startswith("SELECT")]
+    assert 'FROM "user" AS "t1" LEFT OUTER JOIN "attempt"' in reads[0]
+    assert not any(sql.startswith('SELECT "t1"."id", "t1"."username"') and 'JOIN' not in sql for sql in seen)
+    if backend == "postgresql":
+        # the member, the attempt, its quiz and its questions; then the claim with the changed answer
+        assert len(seen) == 2 and "json_agg" in seen[0] and seen[1].startswith("WITH claim AS")
+    assert client.get(f"/api/v1/attempts/{attempt['id']}").get_json()["answers"] == body["answers"]
+
+
+def test_a_save_after_the_session_was_ended_elsewhere_is_401_and_stores_nothing(client, member):
+    quiz = make_quiz(member.unit, questions=1)
+    attempt = start(client, quiz).get_json()
+    user = User.get_by_id(member.id)
+    user.rotate_session_token()  # "log out everywhere", a password change, a lock
+    user.save()
+    response = save(client, attempt["id"], 1, {"1": [token(attempt, 1)]})
+    assert response.status_code == 401
+    assert Attempt.get_by_id(attempt["id"]).last_seq == 0
+
+
+def test_a_save_of_an_unknown_attempt_is_404(client, member):
+    response = save(client, 2**31 - 1, 1, {"1": ["0"]})
+    assert response.status_code == 404 and response.get_json() == {"error": "Không tìm thấy."}
+
+
+def test_a_checked_practice_question_keeps_its_answer_when_saved_again(client, member):
+    """The question read with the attempt carries its mark: the save leaves a checked answer as it is."""
+    quiz = make_quiz(member.unit, questions=2, is_practice=True, attempts_allowed=0)
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1, "Sai")]})
+    client.post(f"/api/v1/attempts/{attempt['id']}/questions/1/check")
+    body = save(client, attempt["id"], 2, {"1": [token(attempt, 1)], "2": [token(attempt, 2)]}).get_json()
+    assert body["applied"] is True
+    assert body["answers"] == {"1": [token(attempt, 1, "Sai")], "2": [token(attempt, 2)]}
