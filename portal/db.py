@@ -190,50 +190,104 @@ def _instance(model, columns, row):
 
 
 _SERVER_SIDE = {}  # SQL -> (PREPARE statement, EXECUTE statement), or None where it cannot be prepared
-_PREPARED_ON = weakref.WeakKeyDictionary()  # PostgreSQL connection -> the SQL prepared on it
+_SEEN = {}  # SQL not prepared yet -> how many times it ran
+_PREPARED_ON = weakref.WeakKeyDictionary()  # PostgreSQL connection -> the PREPARE statements run on it
 _names = itertools.count(1)
+_DML = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH ")
+PREPARE_AFTER = 3  # runs of the same SQL in this process before it is prepared (those of Prepared: at once)
+_MOST_PER_CONNECTION = 1000  # then DEALLOCATE ALL and start again (statements with long IN lists vary)
 
 
-def _server_side(sql):
+def _server_side(sql, at_once):
     found = _SERVER_SIDE.get(sql, False)
-    if found is False:
-        count = sql.count("%s")
-        if sql.count("%") != count:  # a % of its own: the driver's placeholders are the only ones rewritten
-            found = None
-        else:
-            name, numbers = f"portal_{next(_names)}", itertools.count(1)
-            found = (f"PREPARE {name} AS " + re.sub("%s", lambda _m: f"${next(numbers)}", sql),
-                     f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}")
-        if len(_SERVER_SIDE) > 2000:  # only a bug would make this many; forget rather than grow
-            _SERVER_SIDE.clear()
-        _SERVER_SIDE[sql] = found
+    if found is not False:
+        return found
+    if not sql.startswith(_DML):  # BEGIN, SAVEPOINT, DDL…
+        return None
+    if not at_once:
+        seen = _SEEN.get(sql, 0) + 1
+        if seen < PREPARE_AFTER:
+            if len(_SEEN) > 20_000:  # one-off SQL (exports, admin pages) is never prepared; forget it
+                _SEEN.clear()
+            _SEEN[sql] = seen
+            return None
+        _SEEN.pop(sql, None)
+    count = sql.count("%s")
+    if sql.count("%") != count:  # only the driver's placeholders are rewritten
+        found = None
+    else:
+        name, numbers = f"portal_{next(_names)}", itertools.count(1)
+        found = (f"PREPARE {name} AS " + re.sub("%s", lambda _m: f"${next(numbers)}", sql),
+                 f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}")
+    if len(_SERVER_SIDE) > 5000:
+        _SERVER_SIDE.clear()
+    _SERVER_SIDE[sql] = found
     return found
 
 
-def execute_prepared(sql, params):
-    """Run ``sql`` (the driver's placeholders) with ``params``; the cursor.
+class _PreparingPostgres:
+    """PostgreSQL: a statement the process runs again and again is prepared on the server, once per
+    connection (``PREPARE``), and then each run is an ``EXECUTE`` of it.
 
-    On PostgreSQL the statement is prepared on the server, once per connection (``PREPARE``), and each run is
-    an ``EXECUTE`` of it: the server then skips parsing and planning, which cost it more than running the
-    short statements of a request (the attempt read with its quiz: 120 µs of server time planned each time,
-    40 µs prepared). A prepared statement lasts as long as its connection, whatever becomes of a
-    transaction. For the statements every request or save runs, not for one-off SQL: each kept on every
-    connection. Off (DATABASE_PREPARE = False) behind a pooler that shares server connections between
-    transactions.
+    The server then skips parsing and planning, which cost it more than running the short statements of a
+    request: the attempt read with its quiz took 120 µs of server time planned each time, 40 µs prepared. A
+    statement is prepared after PREPARE_AFTER runs in the process (one-off SQL never is), those of
+    ``Prepared`` and ``execute_prepared`` at once. A prepared statement lasts as long as its connection,
+    whatever becomes of a transaction. Off (``DATABASE_PREPARE = False``) behind a pooler that shares server
+    connections between clients' transactions.
     """
-    db = database.obj
-    server = _server_side(sql) if getattr(db, "prepare_statements", False) else None
-    if server is None:
-        return db.execute_sql(sql, params)
-    prepare, execute = server
-    conn = db.connection()
-    ready = _PREPARED_ON.get(conn)
-    if ready is None:
-        ready = _PREPARED_ON[conn] = set()
-    if prepare not in ready:
-        db.execute_sql(prepare)
+
+    prepare_statements = False  # set by init_app from DATABASE_PREPARE
+
+    def execute_sql(self, sql, params=None, at_once=False):
+        server = _server_side(sql, at_once) if self.prepare_statements else None
+        if server is None:
+            return super().execute_sql(sql, params)
+        prepare, execute = server
+        conn = self.connection()
+        ready = _PREPARED_ON.get(conn)
+        if ready is None:
+            ready = _PREPARED_ON[conn] = set()
+        if prepare not in ready and not self._prepare(prepare, ready):
+            _SERVER_SIDE[sql] = None  # the server would not prepare it (a value whose type it cannot tell)
+            return super().execute_sql(sql, params)
+        return super().execute_sql(execute, params)
+
+    def _prepare(self, prepare, ready):
+        if len(ready) >= _MOST_PER_CONNECTION:
+            super().execute_sql("DEALLOCATE ALL")
+            ready.clear()
+        in_transaction = self._adapter.txn_status(self.connection()) != self._adapter.txn_idle
+        try:
+            # Not logged, like BEGIN and COMMIT: once per connection, not one of the statements a request runs.
+            if in_transaction:  # a failed PREPARE must not end the transaction around it
+                with self.savepoint():
+                    self._prepare_now(prepare)
+            else:
+                self._prepare_now(prepare)
+        except pw.DatabaseError:
+            if not in_transaction and self._adapter.txn_status(self.connection()) != self._adapter.txn_idle:
+                self.rollback()
+            return False
         ready.add(prepare)
-    return db.execute_sql(execute, params)
+        return True
+
+    def _prepare_now(self, prepare):
+        with pw.__exception_wrapper__:
+            self.cursor().execute(prepare)
+
+
+class PostgresqlDatabase(_PreparingPostgres, pw.PostgresqlDatabase):
+    """``postgresql://``: a connection per request."""
+
+
+def execute_prepared(sql, params):
+    """Run ``sql`` (the driver's placeholders) with ``params``, prepared at once on PostgreSQL; the cursor.
+    For the statements every request or autosave runs (see _PreparingPostgres)."""
+    db = database.obj
+    if isinstance(db, _PreparingPostgres):
+        return db.execute_sql(sql, params, at_once=True)
+    return db.execute_sql(sql, params)
 
 
 def lock_rows(query, mode="FOR UPDATE"):
@@ -243,7 +297,7 @@ def lock_rows(query, mode="FOR UPDATE"):
         list(query.for_update(mode))
 
 
-class PooledPostgresqlDatabase(pool.PooledPostgresqlDatabase):
+class PooledPostgresqlDatabase(_PreparingPostgres, pool.PooledPostgresqlDatabase):
     """``postgresql+pool://``: Peewee's pool, without its ``SELECT 1`` before handing out each connection.
 
     That check cost a round trip on every request (a fifth of an autosave's statements). A connection is
@@ -256,6 +310,7 @@ class PooledPostgresqlDatabase(pool.PooledPostgresqlDatabase):
         return bool(conn.closed) or self._adapter.txn_status(conn) == self._adapter.txn_unknown
 
 
+register_database(PostgresqlDatabase, "postgresql", "postgres")
 register_database(PooledPostgresqlDatabase, "postgresql+pool", "postgres+pool")
 
 
@@ -299,7 +354,8 @@ def init_app(app):
         busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
         synchronous=app.config["SQLITE_SYNCHRONOUS"],
     )
-    db.prepare_statements = isinstance(db, pw.PostgresqlDatabase) and bool(app.config["DATABASE_PREPARE"])
+    if isinstance(db, _PreparingPostgres):
+        db.prepare_statements = bool(app.config["DATABASE_PREPARE"])
     database.initialize(db)
     app.extensions["portal_db"] = db
 

@@ -57,10 +57,7 @@ def init_app(app):
     if limiter._check_request_limit in app.before_request_funcs.get(None, []):
         app.before_request_funcs[None].remove(limiter._check_request_limit)
 
-    from .accounts.models import User
-    from .db import Prepared
-
-    user_by_id = Prepared(lambda mark: User.select().where(User.id == mark))  # on every request
+    from .accounts.models import user_with_grants
 
     @login_manager.user_loader
     def load_user(token):
@@ -68,7 +65,7 @@ def init_app(app):
         if not user_id.isdigit() or not session_token:
             return None
         read = _user_readers.get(request.endpoint) if has_request_context() else None
-        user = read(int(user_id), request.view_args or {}) if read else user_by_id.first(int(user_id))
+        user = read(int(user_id), request.view_args or {}) if read else user_with_grants(int(user_id))
         # A rotated token (logout, password change, lock) ends the session everywhere.
         if user is None or not user.is_active or user.session_token != session_token:
             return None

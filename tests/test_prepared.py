@@ -419,16 +419,19 @@ def test_postgresql_prepares_once_per_connection_then_only_executes(backend, qui
     if backend == "sqlite":
         assert len(sql) == 3 and all(s.startswith("SELECT ") for s in sql)
         return
-    prepare, execute = dbmod._server_side(quiz_api.attempt_by_id.statement()[0])
-    assert sql == [prepare, execute, execute, execute]
+    prepare, execute = dbmod._server_side(quiz_api.attempt_by_id.statement()[0], True)
+    assert sql == [execute, execute, execute]  # PREPARE, like BEGIN, is not logged
     assert prepare.startswith("PREPARE portal_") and '"t1"."id" = $1' in prepare and "%s" not in prepare
-    assert prepare.split()[1] in _server_prepared()
+    name = prepare.split()[1]
+    assert name in _server_prepared()
     # Another connection (the pool's next one, or one after PostgreSQL restarted) prepares it again.
     database.close()
     database.connect()
+    assert name not in _server_prepared()
     with count_queries() as queries:
         assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
-    assert [q.msg[0] for q in queries.get_queries()] == [prepare, execute]
+    assert [q.msg[0] for q in queries.get_queries()] == [execute]
+    assert name in _server_prepared()
 
 
 def test_a_statement_prepared_in_a_transaction_that_rolls_back_is_still_there(backend, quiz, make_attempt):
@@ -463,8 +466,8 @@ def test_sql_with_a_percent_of_its_own_runs_unprepared(backend, app):
     with count_queries() as queries:
         assert dbmod.execute_prepared(sql, ["100"]).fetchall() == [("100%",)]
     assert [q.msg[0] for q in queries.get_queries()] == [sql]
-    assert dbmod._server_side("SELECT %s || '%%'") is None
-    assert dbmod._server_side("SELECT %s || 'x'")[0].endswith("AS SELECT $1 || 'x'")
+    assert dbmod._server_side("SELECT %s || '%%'", True) is None
+    assert dbmod._server_side("SELECT %s || 'x'", True)[0].endswith("AS SELECT $1 || 'x'")
 
 
 def test_the_autosave_statement_is_prepared_on_postgresql(backend, quiz, make_attempt, make_question):
@@ -483,7 +486,7 @@ def test_the_autosave_statement_is_prepared_on_postgresql(backend, quiz, make_at
         stale = engine._claim_and_store((2, attempt.id), False, 1, [(row, "answer_text", "ba")], STARTED)
     assert first == second == {row.id} and stale is None
     sql = [q.msg[0].split()[0] for q in queries.get_queries()]
-    assert sql == ["PREPARE", "EXECUTE", "EXECUTE", "EXECUTE"]
+    assert sql == ["EXECUTE", "EXECUTE", "EXECUTE"]
     assert AttemptQuestion.get_by_id(row.id).answer_text == "hai"
     assert Attempt.get_by_id(attempt.id).last_seq == 2
 
@@ -492,14 +495,14 @@ def test_the_autosave_statement_is_prepared_on_postgresql(backend, quiz, make_at
 def test_database_prepare_off_runs_the_plain_statement(backend, app_config, quiz, make_attempt):
     """Behind PgBouncer in transaction mode nothing may be prepared on a server connection."""
     attempt = make_attempt(quiz)
-    assert database.obj.prepare_statements is False
+    assert getattr(database.obj, "prepare_statements", False) is False
     with count_queries() as queries:
         assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
     assert [q.msg[0] for q in queries.get_queries()] == [quiz_api.attempt_by_id.statement()[0]]
 
 
 def test_database_prepare_is_on_for_postgresql_only(backend, app):
-    assert app.extensions["portal_db"].prepare_statements is (backend == "postgresql")
+    assert getattr(app.extensions["portal_db"], "prepare_statements", False) is (backend == "postgresql")
 
 
 def test_part_reads_each_model_of_a_row_and_none_for_a_join_that_found_nothing(member, quiz, make_attempt):
@@ -515,3 +518,39 @@ def test_part_reads_each_model_of_a_row_and_none_for_a_join_that_found_nothing(m
     [row] = both.tuples(member.id, 2**31 - 1)
     assert both.part(row, 0).id == member.id and both.part(row, 1) is None
     assert both.tuples(2**31 - 1, attempt.id) == []
+
+
+def _sql_run(queries):
+    return [q.msg[0] for q in queries.get_queries()]
+
+
+def test_postgresql_prepares_a_statement_the_process_runs_again_and_again(backend, committee):
+    """Any SQL (not only Prepared's) is prepared once it has run PREPARE_AFTER times; one-off SQL never is."""
+    query = Unit.select(Unit.name).where(Unit.code == "HV", Unit.declared_members >= 0)
+    with count_queries() as queries:
+        names = [query.tuples()[0][0] for _ in range(dbmod.PREPARE_AFTER + 2)]
+    assert names == ["Đảng bộ huyện Hòa Vang"] * (dbmod.PREPARE_AFTER + 2)
+    kinds = [sql.split()[0] for sql in _sql_run(queries)]
+    if backend == "sqlite":
+        assert kinds == ["SELECT"] * (dbmod.PREPARE_AFTER + 2)
+        return
+    assert kinds == ["SELECT"] * (dbmod.PREPARE_AFTER - 1) + ["EXECUTE"] * 3
+    with count_queries() as queries:
+        assert list(Unit.select(Unit.id).where(Unit.code == "một lần thôi").tuples()) == []
+    assert _sql_run(queries)[0].startswith("SELECT")
+
+
+def test_sql_the_server_cannot_prepare_runs_as_it_is_even_inside_a_transaction(backend, committee):
+    """PREPARE cannot tell the type of a bare value: the statement then runs unprepared, and a transaction
+    around it goes on (the failed PREPARE was inside a savepoint)."""
+    sql = "SELECT %s IS NULL" if backend == "postgresql" else "SELECT ? IS NULL"
+    with database.atomic():
+        Unit.update(declared_members=42).where(Unit.id == committee.id).execute()
+        for _ in range(dbmod.PREPARE_AFTER + 1):
+            with count_queries() as queries:
+                assert database.execute_sql(sql, [None]).fetchall() == [(True,)]
+            assert _sql_run(queries)[-1] == sql
+        assert dbmod.execute_prepared(sql, ["x"]).fetchall() == [(False,)]
+    assert Unit.get_by_id(committee.id).declared_members == 42
+    if backend == "postgresql":
+        assert dbmod._SERVER_SIDE[sql] is None

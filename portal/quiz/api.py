@@ -95,7 +95,7 @@ attempt_by_id = Prepared(lambda mark: Attempt.select(Attempt, Quiz).join(Quiz).w
 
 def _attempt(attempt_id):
     """The current member's attempt; anybody else's is as unknown as a missing one."""
-    attempt = attempt_by_id.first(attempt_id)
+    attempt = member_attempt(attempt_id)[0] or attempt_by_id.first(attempt_id)
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
     return attempt
@@ -104,13 +104,14 @@ def _attempt(attempt_id):
 # An autosave's first statement: the member (whose session the user loader checks) and the attempt with its
 # quiz; on PostgreSQL also the attempt's drawn questions, as one JSON value. Each round trip to PostgreSQL
 # costs the app and the server more than the rows it brings back, and autosaves are most of a contest's
-# requests. (SQLite runs in the process: its separate read of the questions costs less than JSON.)
-def _member_and_attempt_query(user_id, attempt_id):
+# requests. (SQLite runs in the process: its separate read of the questions costs less than JSON.) The other
+# requests about one attempt (its page, reading it, submitting it, its result) read the member and the attempt.
+def _member_and_attempt_query(user_id, attempt_id, questions=False):
     query = (User.select(User, Attempt, Quiz)
              .join(Attempt, pw.JOIN.LEFT_OUTER, on=(Attempt.id == attempt_id))
              .join(Quiz, pw.JOIN.LEFT_OUTER, on=(Quiz.id == Attempt.quiz))
              .where(User.id == user_id))
-    if is_sqlite():
+    if not questions or is_sqlite():
         return query
     questions = (AttemptQuestion.select(pw.fn.json_agg(pw.fn.json_build_array(*scoring.ROW_FIELDS))
                                         .order_by(AttemptQuestion.position))
@@ -119,32 +120,47 @@ def _member_and_attempt_query(user_id, attempt_id):
 
 
 _MEMBER_AND_ATTEMPT = Prepared(_member_and_attempt_query)
+_MEMBER_AND_ATTEMPT_QUESTIONS = Prepared(lambda user_id, attempt_id: _member_and_attempt_query(
+    user_id, attempt_id, questions=True))
 
 
-@read_user_with("quiz_api.save_answers")
-def _member_and_attempt(user_id, view_args):
-    rows = _MEMBER_AND_ATTEMPT.tuples(user_id, view_args.get("attempt_id", 0))
+def _read_member_and_attempt(user_id, view_args, questions=False):
+    """The user; the attempt named in the URL (with its quiz, and with ``questions`` its drawn questions on
+    PostgreSQL, else None) kept in ``g.member_attempt`` for the view, which checks it is the member's."""
+    statement = _MEMBER_AND_ATTEMPT_QUESTIONS if questions else _MEMBER_AND_ATTEMPT
+    rows = statement.tuples(user_id, view_args.get("attempt_id", 0))
     if not rows:
         return None
     row = rows[0]
-    user, attempt = _MEMBER_AND_ATTEMPT.part(row, 0), _MEMBER_AND_ATTEMPT.part(row, 1)
+    user, attempt = statement.part(row, 0), statement.part(row, 1)
     if attempt is not None:
-        attempt.__rel__["quiz"] = _MEMBER_AND_ATTEMPT.part(row, 2)
-        questions = None
-        if not is_sqlite():
-            questions = [scoring.Row(i, position, question, order, answer, text, None if mark is None else float(mark))
-                         for i, position, question, order, answer, text, mark in row[-1] or ()]
-        g.member_attempt = (attempt, questions)
+        attempt.__rel__["quiz"] = statement.part(row, 2)
+        read = None
+        if questions and not is_sqlite():
+            read = [scoring.Row(i, position, question, order, answer, text, None if mark is None else float(mark))
+                    for i, position, question, order, answer, text, mark in row[-1] or ()]
+        g.member_attempt = (attempt, read)
     return user
+
+
+read_user_with("quiz_api.save_answers")(lambda user_id, view_args: _read_member_and_attempt(
+    user_id, view_args, questions=True))
+for _endpoint in ("quiz_api.get_attempt", "quiz_api.submit_attempt", "quiz.attempt", "quiz.submit", "quiz.result"):
+    read_user_with(_endpoint)(_read_member_and_attempt)
+
+
+def member_attempt(attempt_id):
+    """(attempt, its questions or None) as the user loader read them for this request, if it did."""
+    found = g.pop("member_attempt", None)
+    return found if found is not None and found[0].id == attempt_id else (None, None)
 
 
 def _attempt_and_rows(attempt_id):
     """The current member's attempt and its drawn questions (``scoring.rows``) as read with the member when the
     session was checked; otherwise the attempt as ``_attempt`` reads it. The questions are None when not read."""
-    found = g.pop("member_attempt", None)
-    if found is None or found[0].id != attempt_id:
+    attempt, rows = member_attempt(attempt_id)
+    if attempt is None:
         return _attempt(attempt_id), None
-    attempt, rows = found
     if not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
     return attempt, rows

@@ -15,7 +15,7 @@ from ..accounts.models import utcnow
 from ..errors import DomainError
 from ..extensions import limiter, start_limit, user_or_address
 from . import catalogue, engine, review
-from .api import attempt_by_id, iso, quiz_by_id
+from .api import attempt_by_id, iso, member_attempt, quiz_by_id
 from .models import Attempt, Quiz
 
 quiz = Blueprint("quiz", __name__, url_prefix="/quiz")
@@ -55,7 +55,7 @@ def _quiz(quiz_id):
 
 
 def _attempt(attempt_id):
-    attempt = attempt_by_id.first(attempt_id)  # with its quiz
+    attempt = member_attempt(attempt_id)[0] or attempt_by_id.first(attempt_id)  # with its quiz
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         abort(404)
     return attempt

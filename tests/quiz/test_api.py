@@ -466,7 +466,7 @@ def _statements(app):
     def collect():
         db, seen = app.extensions["portal_db"], []
         original = db.execute_sql
-        db.execute_sql = lambda sql, params=None: (seen.append(sql), original(sql, params))[1]
+        db.execute_sql = lambda sql, params=None, **kwargs: (seen.append(sql), original(sql, params, **kwargs))[1]
         try:
             yield seen
         finally:
