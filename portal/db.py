@@ -257,24 +257,26 @@ class _PreparingPostgres:
         if len(ready) >= _MOST_PER_CONNECTION:
             super().execute_sql("DEALLOCATE ALL")
             ready.clear()
+        # Not logged, like BEGIN and COMMIT: once per connection, not one of the statements a request runs.
+        # Inside a transaction, within a savepoint: a failed PREPARE must not end the transaction around it.
         in_transaction = self._adapter.txn_status(self.connection()) != self._adapter.txn_idle
         try:
-            # Not logged, like BEGIN and COMMIT: once per connection, not one of the statements a request runs.
-            if in_transaction:  # a failed PREPARE must not end the transaction around it
-                with self.savepoint():
-                    self._prepare_now(prepare)
-            else:
-                self._prepare_now(prepare)
+            self._unlogged("SAVEPOINT portal_prepare" if in_transaction else None)
+            self._unlogged(prepare)
         except pw.DatabaseError:
-            if not in_transaction and self._adapter.txn_status(self.connection()) != self._adapter.txn_idle:
-                self.rollback()
+            try:
+                self._unlogged("ROLLBACK TO SAVEPOINT portal_prepare" if in_transaction else None)
+            except pw.DatabaseError:  # the transaction had failed before: the statement itself will say so
+                pass
             return False
+        self._unlogged("RELEASE SAVEPOINT portal_prepare" if in_transaction else None)
         ready.add(prepare)
         return True
 
-    def _prepare_now(self, prepare):
-        with pw.__exception_wrapper__:
-            self.cursor().execute(prepare)
+    def _unlogged(self, sql):
+        if sql:
+            with pw.__exception_wrapper__:
+                self.cursor().execute(sql)
 
 
 class PostgresqlDatabase(_PreparingPostgres, pw.PostgresqlDatabase):
