@@ -4,6 +4,7 @@ import inspect
 import itertools
 import os
 import re
+import time
 import unicodedata
 import weakref
 from pathlib import Path
@@ -195,7 +196,19 @@ _PREPARED_ON = weakref.WeakKeyDictionary()  # PostgreSQL connection -> the PREPA
 _names = itertools.count(1)
 _DML = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH ")
 PREPARE_AFTER = 3  # runs of the same SQL in this process before it is prepared (those of Prepared: at once)
-_MOST_PER_CONNECTION = 1000  # then DEALLOCATE ALL and start again (statements with long IN lists vary)
+# A connection's prepared statements are dropped and made again this often: PostgreSQL keeps the plan it made
+# for a statement, and a plan made while a table was nearly empty (a contest's first seconds) scans the whole
+# table where an index serves once it has grown.
+PLANS_KEPT_SECONDS = 10
+_MOST_PER_CONNECTION = 1000  # then too (statements with long IN lists vary)
+
+
+class _PreparedOn(set):
+    """The PREPARE statements run on one connection, since when."""
+
+    def __init__(self, since):
+        super().__init__()
+        self.since = since
 
 
 def _server_side(sql, at_once):
@@ -232,9 +245,10 @@ class _PreparingPostgres:
     The server then skips parsing and planning, which cost it more than running the short statements of a
     request: the attempt read with its quiz took 120 µs of server time planned each time, 40 µs prepared. A
     statement is prepared after PREPARE_AFTER runs in the process (one-off SQL never is), those of
-    ``Prepared`` and ``execute_prepared`` at once. A prepared statement lasts as long as its connection,
-    whatever becomes of a transaction. Off (``DATABASE_PREPARE = False``) behind a pooler that shares server
-    connections between clients' transactions.
+    ``Prepared`` and ``execute_prepared`` at once. A prepared statement outlasts a transaction, whatever
+    becomes of it; each connection drops them all every PLANS_KEPT_SECONDS, between transactions. Off
+    (``DATABASE_PREPARE = False``) behind a pooler that shares server connections between clients'
+    transactions.
     """
 
     prepare_statements = False  # set by init_app from DATABASE_PREPARE
@@ -246,17 +260,18 @@ class _PreparingPostgres:
         prepare, execute = server
         conn = self.connection()
         ready = _PREPARED_ON.get(conn)
-        if ready is None:
-            ready = _PREPARED_ON[conn] = set()
+        now = time.monotonic()
+        if ready is None or ((now - ready.since > PLANS_KEPT_SECONDS or len(ready) >= _MOST_PER_CONNECTION)
+                             and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            if ready:
+                self._unlogged("DEALLOCATE ALL")
+            ready = _PREPARED_ON[conn] = _PreparedOn(now)
         if prepare not in ready and not self._prepare(prepare, ready):
             _SERVER_SIDE[sql] = None  # the server would not prepare it (a value whose type it cannot tell)
             return super().execute_sql(sql, params)
         return super().execute_sql(execute, params)
 
     def _prepare(self, prepare, ready):
-        if len(ready) >= _MOST_PER_CONNECTION:
-            super().execute_sql("DEALLOCATE ALL")
-            ready.clear()
         # Not logged, like BEGIN and COMMIT: once per connection, not one of the statements a request runs.
         # Inside a transaction, within a savepoint: a failed PREPARE must not end the transaction around it.
         in_transaction = self._adapter.txn_status(self.connection()) != self._adapter.txn_idle

@@ -407,7 +407,9 @@ def test_objects_refuses_what_it_would_read_wrong(quiz, make_attempt, build):
 # Prepared on the PostgreSQL server ------------------------------------------------------------------------
 
 def _server_prepared():
-    return {name for (name,) in database.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()}
+    cursor = database.cursor()  # straight to the driver: this query itself is never prepared
+    cursor.execute("SELECT name FROM pg_prepared_statements")
+    return {name for (name,) in cursor.fetchall()}
 
 
 def test_postgresql_prepares_once_per_connection_then_only_executes(backend, quiz, make_attempt):
@@ -554,3 +556,23 @@ def test_sql_the_server_cannot_prepare_runs_as_it_is_even_inside_a_transaction(b
     assert Unit.get_by_id(committee.id).declared_members == 42
     if backend == "postgresql":
         assert dbmod._SERVER_SIDE[sql] is None
+
+
+def test_prepared_statements_are_made_again_after_a_while_so_plans_follow_the_tables(backend, quiz, make_attempt,
+                                                                                     monkeypatch):
+    """A plan made while a table was nearly empty would scan it whole once it has grown."""
+    attempt = make_attempt(quiz)
+    quiz_api.attempt_by_id.first(attempt.id)
+    if backend == "sqlite":
+        return
+    name = dbmod._server_side(quiz_api.attempt_by_id.statement()[0], True)[0].split()[1]
+    prepared_on = dbmod._PREPARED_ON[database.connection()]
+    assert name in _server_prepared()
+    monkeypatch.setattr(prepared_on, "since", prepared_on.since - dbmod.PLANS_KEPT_SECONDS - 1)
+    with database.atomic():  # not inside a transaction: it waits for the next statement outside one
+        Unit.select(Unit.id).where(Unit.id == quiz.owner_unit_id).tuples()[:]
+        assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
+        assert dbmod._PREPARED_ON[database.connection()] is prepared_on
+    assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
+    assert dbmod._PREPARED_ON[database.connection()] is not prepared_on
+    assert _server_prepared() == {name}  # dropped, then this one made again
