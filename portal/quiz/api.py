@@ -93,9 +93,9 @@ quiz_by_id = Prepared(lambda mark: Quiz.select().where(Quiz.id == mark))  # the 
 attempt_by_id = Prepared(lambda mark: Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.id == mark))
 
 
-def _attempt(attempt_id):
-    """The current member's attempt; anybody else's is as unknown as a missing one."""
-    attempt = member_attempt(attempt_id)[0] or attempt_by_id.first(attempt_id)
+def _attempt(attempt_id, found=None):
+    """The current member's attempt (``found``: as read already); anybody else's is as unknown as a missing one."""
+    attempt = found or member_attempt(attempt_id)[0] or attempt_by_id.first(attempt_id)
     if attempt is None or not permissions.can(_user(), "attempt.own", attempt):
         raise ApiError(_("Not found."), 404)
     return attempt
@@ -159,11 +159,7 @@ def _attempt_and_rows(attempt_id):
     """The current member's attempt and its drawn questions (``scoring.rows``) as read with the member when the
     session was checked; otherwise the attempt as ``_attempt`` reads it. The questions are None when not read."""
     attempt, rows = member_attempt(attempt_id)
-    if attempt is None:
-        return _attempt(attempt_id), None
-    if not permissions.can(_user(), "attempt.own", attempt):
-        raise ApiError(_("Not found."), 404)
-    return attempt, rows
+    return _attempt(attempt_id, attempt), rows
 
 
 def _domain_status(exc, default):
