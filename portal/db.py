@@ -79,8 +79,8 @@ class Prepared:
             # an alias among them would put every later column on the wrong field; a write is no read.
             columns = list(query._returning or ()) if isinstance(query, pw.ModelSelect) else []
             fields = bool(columns) and all(isinstance(c, pw.Field) for c in columns)
-            reader = self._reader(model, columns) if fields else None
             parts = self._parts(columns) if columns else None
+            reader = self._reader(model, parts) if fields else None
             compiled = self._compiled[db] = (model, sql, tuple(params), slots, reader, parts)
         return compiled
 
@@ -103,18 +103,14 @@ class Prepared:
         return execute_prepared(sql, self._params(params, slots, values))
 
     @staticmethod
-    def _reader(model, fields):
+    def _reader(model, layout):
         """(model, [(place, name, convert)], attribute) for the model and each model it joins on a foreign key
-        of its own (``Attempt.select(Attempt, Quiz).join(Quiz)``: the quiz set as ``attempt.quiz``); None when
-        the rows can be read only as tuples."""
-        parts = {}
-        for place, f in enumerate(fields):
-            if isinstance(f, pw.Field):  # other columns are read from the row by the caller
-                parts.setdefault(f.model, []).append((place, f.name, f.python_value))
-        if model not in parts:
+        of its own (``Attempt.select(Attempt, Quiz).join(Quiz)``: the quiz set as ``attempt.quiz``), from
+        ``_parts``' layout; None when the rows can be read only as tuples."""
+        if model not in [part for part, _columns, _key in layout]:
             return None  # only joined models selected: the rows would come back as the wrong model
         reader = []
-        for part, columns in parts.items():
+        for part, columns, _key in layout:
             if part is model:
                 reader.insert(0, (part, columns, None))
                 continue
