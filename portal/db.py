@@ -303,6 +303,30 @@ def execute_prepared(sql, params):
     return db.execute_sql(sql, params)
 
 
+def write_together(*queries):
+    """Run INSERTs, UPDATEs and DELETEs that land together or not at all; the rows the last one changed.
+
+    On PostgreSQL they go as one statement, the first ones as data-modifying ``WITH`` parts of the last: one
+    round trip (prepared like ``execute_prepared``) where a transaction of its own costs BEGIN, one per write
+    and COMMIT. All its parts read the database as it was when the statement began and none sees another's
+    changes, so the writes must not touch the same rows or depend on each other. Elsewhere (SQLite, whose
+    statements cost no round trip) in a transaction, one after the other.
+    """
+    db = database.obj
+    if not isinstance(db, pw.PostgresqlDatabase) or len(queries) == 1:
+        if db.in_transaction():  # no savepoint: the transaction around them already holds them together
+            return [query.execute() for query in queries][-1]
+        with db.atomic():
+            return [query.execute() for query in queries][-1]
+    parts, params = [], []
+    for i, query in enumerate(queries[:-1]):
+        sql, values = query.sql()
+        parts.append(f"w{i} AS ({sql})")
+        params.extend(values)
+    sql, values = queries[-1].sql()
+    return execute_prepared(f"WITH {', '.join(parts)} {sql}", params + list(values)).rowcount
+
+
 def lock_rows(query, mode="FOR UPDATE"):
     """Take row locks on the rows of ``query`` on PostgreSQL; on SQLite nothing is run (its IMMEDIATE
     transactions already serialise writers, and this sits on the path that starts attempts)."""

@@ -162,3 +162,48 @@ def test_pending_migrations_are_listed_before_init_db(tmp_path):
     assert dbmod.pending_migrations(db) == sorted(p.stem for p in dbmod.MIGRATIONS_DIR.glob("[0-9]*.py"))
     dbmod.migrate(db)
     assert dbmod.pending_migrations(db) == []
+
+
+# Writes that land together ------------------------------------------------------------------------------
+
+def _writes_run(queries):
+    """The statements run, a prepared one as its SQL (PREPARE itself aside: once per connection)."""
+    executes = {server[1]: sql for sql, server in dbmod._SERVER_SIDE.items() if server}
+    return [executes.get(q.msg[0], q.msg[0]) for q in queries.get_queries() if not q.msg[0].startswith("PREPARE ")]
+
+
+def test_writes_together_land_in_one_statement_on_postgresql(app, backend, make_unit):
+    from playhouse.test_utils import count_queries
+
+    unit = make_unit("HV", "Đảng bộ huyện Hòa Vang", "committee")
+    with count_queries() as queries:
+        changed = dbmod.write_together(
+            Unit.insert(code="HV-AS", name="Chi bộ thôn An Sơn", kind="cell", parent=unit.id, path=""),
+            Unit.update(declared_members=Unit.declared_members + 7).where(Unit.id == unit.id))
+    assert changed == 1
+    assert Unit.get(Unit.code == "HV-AS").parent_id == unit.id
+    assert Unit.get_by_id(unit.id).declared_members == unit.declared_members + 7
+    statements = _writes_run(queries)
+    if backend == "postgresql":  # no BEGIN and COMMIT around it: one statement is all or nothing
+        assert len(statements) == 1 and statements[0].startswith("WITH w0 AS (INSERT INTO")
+    else:
+        assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE"]
+
+
+def test_writes_together_land_not_at_all_when_one_fails(app, backend, make_unit):
+    unit = make_unit("HV", "Đảng bộ huyện Hòa Vang", "committee")
+    with pytest.raises(pw.IntegrityError):
+        dbmod.write_together(
+            Unit.update(declared_members=99).where(Unit.id == unit.id),
+            Unit.insert(code="HV", name="Trùng mã", kind="committee", path=""))  # the code is taken
+    assert Unit.get_by_id(unit.id).declared_members == unit.declared_members
+    assert Unit.select().where(Unit.code == "HV").count() == 1
+
+
+def test_writes_together_inside_a_transaction_go_with_it(app, backend, make_unit):
+    unit = make_unit("HV", "Đảng bộ huyện Hòa Vang", "committee")
+    with pytest.raises(RuntimeError), dbmod.database.atomic():
+        dbmod.write_together(Unit.update(declared_members=5).where(Unit.id == unit.id),
+                             Unit.update(name="Đảng bộ huyện Hòa Vang mới").where(Unit.code == "nobody"))
+        raise RuntimeError("the transaction around them fails later")
+    assert Unit.get_by_id(unit.id).declared_members == unit.declared_members

@@ -8,6 +8,8 @@ SQLite sets its pragmas), on the same dataset as the load test.
     python -m bench.load.queries -v        # and the statements of each endpoint's last request
     python -m bench.load.queries --postgres  # on a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL's server),
                                              # through the pool a deployment uses (--no-pool: a connection each)
+    python -m bench.load.queries --members 40  # more members: the CPU columns (this process, and the PostgreSQL
+                                               # server process serving it, counted in clock ticks) settle
 """
 
 import argparse
@@ -63,6 +65,26 @@ class Counter:
     def reset(self):
         self.statements, self.connect_ms = [], 0.0
 
+    def server_cpu(self):
+        """CPU seconds of the PostgreSQL server process behind this process's one pooled connection, 0 on SQLite.
+        The kernel counts them in clock ticks (10 ms): only sums over many requests mean anything."""
+        if self.backend is None:
+            return 0.0
+        times = self.backend.cpu_times()
+        return times.user + times.system
+
+    backend = None
+
+    def watch_server(self):
+        import psutil
+        from playhouse.pool import PooledDatabase
+
+        if not isinstance(self.db, PooledDatabase):  # SQLite, or a new connection (and server process) each request
+            return
+        pid = self.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        self.db.close()
+        self.backend = psutil.Process(pid)
+
 
 class Flow:
     """One member through the round with the test client; each request measured."""
@@ -72,17 +94,21 @@ class Flow:
         self.counter = counter
         self.data = data
         self.username = data.username.format(index)
-        self.seen = collections.defaultdict(list)  # endpoint -> [(queries, sql ms, connect ms, total ms)]
+        self.seen = collections.defaultdict(list)  # endpoint -> [(queries, sql ms, connect ms, total ms,
+        #                                                        app CPU ms, server CPU ms)]
         self.last = {}  # endpoint -> the statements of its last request
 
     def request(self, method, path, name, expect, **kwargs):
         self.counter.reset()
-        started = time.perf_counter()
+        server = self.counter.server_cpu()
+        cpu, started = time.thread_time(), time.perf_counter()
         response = self.client.open(path, method=method, **kwargs)
-        total = (time.perf_counter() - started) * 1000
+        total, cpu = (time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000
+        server = (self.counter.server_cpu() - server) * 1000
         key = endpoint(method, name)
         statements = self.counter.statements
-        self.seen[key].append((len(statements), sum(ms for _sql, ms in statements), self.counter.connect_ms, total))
+        self.seen[key].append((len(statements), sum(ms for _sql, ms in statements), self.counter.connect_ms, total,
+                               cpu, server))
         self.last[key] = list(statements)
         if response.status_code != expect:
             raise SystemExit(f"{key}: {response.status_code} {pages.message(response.get_data(as_text=True))}")
@@ -124,6 +150,9 @@ def measure(data, members=5, verbose=False, pooled=True):
         url = "postgresql+pool://" + url[len("postgresql://"):]
     app = create_app({"DATABASE_URL": url} if url else None)
     counter = Counter(app.extensions["portal_db"])
+    if url:
+        with app.app_context():
+            counter.watch_server()
     seen, last = collections.defaultdict(list), {}
     for index in range(members):
         flow = Flow(app, counter, data, index)
@@ -133,11 +162,17 @@ def measure(data, members=5, verbose=False, pooled=True):
         last.update(flow.last)
     print(f"{members} members through the round, in process ({data.database_label}); means per request:")
     width = max(len(k) for k in seen)
-    print(f"  {'endpoint':<{width}}  {'queries':>7}  {'SQL ms':>7}  {'connect ms':>10}  {'request ms':>10}")
+    print(f"  {'endpoint':<{width}}  {'queries':>7}  {'SQL ms':>7}  {'connect ms':>10}  {'request ms':>10}"
+          f"  {'app CPU ms':>10}  {'server CPU ms':>13}")
+    sums = collections.Counter()
     for key, values in seen.items():
         n = len(values)
-        queries, sql, connect, total = (sum(v[i] for v in values) / n for i in range(4))
-        print(f"  {key:<{width}}  {queries:>7.1f}  {sql:>7.2f}  {connect:>10.2f}  {total:>10.2f}")
+        queries, sql, connect, total, cpu, server = (sum(v[i] for v in values) / n for i in range(6))
+        sums.update({"total": total * n, "cpu": cpu * n, "server": server * n})
+        print(f"  {key:<{width}}  {queries:>7.1f}  {sql:>7.2f}  {connect:>10.2f}  {total:>10.2f}"
+              f"  {cpu:>10.2f}  {server:>13.2f}")
+    print(f"  per member: {sums['total'] / members:.1f} ms, CPU {sums['cpu'] / members:.1f} ms here"
+          f" + {sums['server'] / members:.1f} ms in the database server")
     if verbose:
         from portal import db as dbmod
 

@@ -5,7 +5,7 @@ import datetime as dt
 import peewee as pw
 from flask_babel import gettext as _
 
-from ..db import database, nfc
+from ..db import nfc, write_together
 from ..errors import DomainError
 from .models import LoginAttempt, User
 from .passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
@@ -76,12 +76,11 @@ def authenticate(username, password, address, now, limits):
     if not user.is_active:
         LoginAttempt.create(at=now, username=username, address=address, success=False)
         raise LoginFailed(_("This account is locked. Please contact your unit's organiser."))
-    with database.atomic():
-        LoginAttempt.create(at=now, username=username, address=address, success=True)
-        fields = {User.last_login_at: now}
-        if needs_rehash(user.password_hash):
-            fields[User.password_hash] = hash_password(password)
-        User.update(fields).where(User.id == user.id).execute()
+    fields = {User.last_login_at: now}
+    if needs_rehash(user.password_hash):
+        fields[User.password_hash] = hash_password(password)
+    write_together(LoginAttempt.insert(at=now, username=username, address=address, success=True),
+                   User.update(fields).where(User.id == user.id))
     # Kept on the object so the page after login can say when the previous one was.
     user.previous_login_at, user.last_login_at = user.last_login_at, now
     return user

@@ -170,13 +170,6 @@ def _domain_status(exc, default):
     return default
 
 
-def _reload(attempt):
-    """The attempt as stored now (after a submit), with the quiz already read."""
-    fresh = attempt_by_id.first(attempt.id)
-    fresh.quiz = attempt.quiz  # as read at the start of the request (its _audience_units kept)
-    return fresh
-
-
 def _json_default(value):
     if isinstance(value, (dt.datetime, dt.date)):
         return jsonable(value)
@@ -300,7 +293,7 @@ def submit_attempt(attempt_id):
         raise ApiError(str(exc), _domain_status(exc, 422)) from exc
     if attempt.user_id is None:
         return jsonify(_anonymous_view(attempt, now))
-    return _view(_reload(attempt), now)
+    return _view(attempt, now)  # as stored: the submit set what it wrote on it, or read it again
 
 
 def _anonymous_view(attempt, now):

@@ -438,11 +438,10 @@ def submit_attempt(attempt, user, now, prediction=NOT_SENT):
     """
     _check_owner(attempt, user)
     if not attempt.is_finished:
+        value = scoring.KEEP
         if prediction is not NOT_SENT and attempt.quiz.prediction_prompt and not scoring.is_overdue(attempt, now):
             value = clean_prediction(prediction)
-            Attempt.update(prediction=value).where(Attempt.id == attempt.id, Attempt.state == "in_progress").execute()
-            attempt.prediction = value
-        scoring.finish(attempt, now)
+        scoring.finish(attempt, now, prediction=value)
     return attempt
 
 

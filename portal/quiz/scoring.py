@@ -7,7 +7,7 @@ is scored in one place, from its saved answers only.
 
 import datetime as dt
 
-from ..db import Prepared, database
+from ..db import Prepared, database, write_together
 from . import cache, grading
 from .models import Attempt, AttemptQuestion, SurveyResponse
 
@@ -39,7 +39,11 @@ class Row:
 
 
 def rows(attempt):
-    """The attempt's drawn questions in the order shown (read on every save: the SQL is prepared once)."""
+    """The attempt's drawn questions in the order shown (read on every save: the SQL is prepared once); those
+    ``finish`` graded in this request, when it did, as it stored them."""
+    graded = attempt.__dict__.get("_graded_rows")
+    if graded is not None:
+        return graded
     return [Row(*values) for values in _ROWS.tuples(attempt.id)]
 
 
@@ -61,18 +65,26 @@ def refresh(attempt):
         setattr(attempt, name, getattr(fresh, name))
 
 
-def finish(attempt, now):
+KEEP = object()  # finish(prediction=KEEP): the prediction stays as saved
+
+
+def finish(attempt, now, prediction=KEEP):
     """Grade the saved answers and close the attempt; False when it was already closed (nothing changes).
 
     The ``WHERE state = 'in_progress'`` guard comes first, so of two concurrent
     submits one scores and the other finds it done; on PostgreSQL it also waits
     for a save in flight, whose answers it then reads. A survey records the
     member's response; an anonymous one then forgets whose answers they were.
+    ``prediction``: the answer to the quiz's prediction prompt sent with the submission (None: cleared), stored
+    by the same UPDATE that closes the attempt.
     """
     finished_at = now if attempt.deadline_at is None else min(now, attempt.deadline_at)
     quiz = attempt.quiz
+    closing = {"state": "finished", "finished_at": finished_at}
+    if prediction is not KEEP:
+        closing["prediction"] = prediction
     with database.atomic():
-        closed = (Attempt.update(state="finished", finished_at=finished_at)
+        closed = (Attempt.update(**closing)
                   .where(Attempt.id == attempt.id, Attempt.state == "in_progress").execute())
         if not closed:
             done = False
@@ -80,44 +92,50 @@ def finish(attempt, now):
             done = True
             values = {"finished_at": finished_at,
                       "time_used_ms": max(0, round((finished_at - attempt.started_at).total_seconds() * 1000))}
+            writes = []
             if quiz.is_survey:
                 score = max_score = None
                 if attempt.user_id is not None:
-                    SurveyResponse.insert(quiz=quiz.id, user=attempt.user_id,
-                                          responded_at=_day(now) if quiz.is_anonymous else now) \
-                        .on_conflict_ignore().execute()
+                    writes.append(SurveyResponse.insert(quiz=quiz.id, user=attempt.user_id,
+                                                        responded_at=_day(now) if quiz.is_anonymous else now)
+                                  .on_conflict_ignore())
                 if quiz.is_anonymous:
                     # No account, and no times or counters to match against logs.
                     values.update(user=None, unit=None, started_at=_day(attempt.started_at),
                                   finished_at=_day(finished_at), deadline_at=None, last_seq=0, time_used_ms=None)
-                    AttemptQuestion.update(answered_at=None).where(AttemptQuestion.attempt == attempt.id).execute()
+                    writes.append(AttemptQuestion.update(answered_at=None)
+                                  .where(AttemptQuestion.attempt == attempt.id))
             else:
-                score, max_score = _grade(attempt)
+                score, max_score, graded, writes = _grade(attempt)
             values.update(score=score, max_score=max_score)
-            Attempt.update(**values).where(Attempt.id == attempt.id).execute()
+            # The marks and the score in one statement on PostgreSQL (it reads the rows above in this transaction).
+            write_together(*writes, Attempt.update(**values).where(Attempt.id == attempt.id))
     if done:
         attempt.state = "finished"
+        if prediction is not KEEP:
+            attempt.prediction = prediction
         for name, value in values.items():
             setattr(attempt, f"{name}_id" if name in ("user", "unit") else name, value)
+        if not quiz.is_survey:
+            attempt._graded_rows = graded  # the view after a submit shows them without reading them again
     else:
         refresh(attempt)
     return done
 
 
 def _grade(attempt):
-    """Store each question's mark (one UPDATE per distinct mark) and return (score, max score)."""
+    """(score, max score, the rows with their marks, the UPDATEs storing the marks: one per distinct mark)."""
     saved = rows(attempt)
     questions = cache.load([r.question_id for r in saved])
     by_mark = {}
     marks = []
     for row in saved:
-        value = grading.mark_question(questions[row.question_id], parse_ids(row.answer))
+        value = row.mark = grading.mark_question(questions[row.question_id], parse_ids(row.answer))
         marks.append(value)
         if value is not None:
             by_mark.setdefault(value, []).append(row.id)
-    for value, ids in by_mark.items():
-        AttemptQuestion.update(mark=value).where(AttemptQuestion.id.in_(ids)).execute()
-    return grading.total(marks)
+    updates = [AttemptQuestion.update(mark=value).where(AttemptQuestion.id.in_(ids)) for value, ids in by_mark.items()]
+    return (*grading.total(marks), saved, updates)
 
 
 def finalise_if_overdue(attempt, now):

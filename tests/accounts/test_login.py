@@ -199,3 +199,25 @@ def test_home_of_a_first_login_shows_no_previous_login(client, make_user, auth):
     user = make_user()
     auth.login(user.username)
     assert "Đăng nhập lần trước" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_login_records_itself_and_rehashes_an_old_hash_in_one_write(app, backend, make_user, monkeypatch):
+    """The attempt, the login time and a hash made with older settings land together (one statement on
+    PostgreSQL)."""
+    from playhouse.test_utils import count_queries
+
+    from portal import db as dbmod
+
+    user = make_user()
+    monkeypatch.setattr(auth_ops, "needs_rehash", lambda stored: True)
+    with count_queries() as queries:
+        auth_ops.authenticate(user.username, PASSWORD, "10.1.2.3", NOW, LIMITS)
+    stored = User.get_by_id(user.id)
+    assert stored.last_login_at == NOW and stored.password_hash != user.password_hash
+    assert auth_ops.verify_password(stored.password_hash, PASSWORD)
+    assert [(a.success, a.at) for a in LoginAttempt.select()] == [(True, NOW)]
+    executes = {server[1]: sql for sql, server in dbmod._SERVER_SIDE.items() if server}  # prepared: their SQL
+    run = [executes.get(q.msg[0], q.msg[0]) for q in queries.get_queries()]
+    writes = [sql for sql in run if not sql.startswith(("SELECT", "PREPARE"))]
+    if backend == "postgresql":
+        assert len(writes) == 1

@@ -518,3 +518,32 @@ def test_a_checked_practice_question_keeps_its_answer_when_saved_again(client, m
     body = save(client, attempt["id"], 2, {"1": [token(attempt, 1)], "2": [token(attempt, 2)]}).get_json()
     assert body["applied"] is True
     assert body["answers"] == {"1": [token(attempt, 1, "Sai")], "2": [token(attempt, 2)]}
+
+
+def test_a_submit_stores_its_prediction_with_the_closing_and_answers_without_reading_again(app, backend, client,
+                                                                                           member):
+    """The prediction goes with the UPDATE that closes the attempt; on PostgreSQL the marks and the score go in
+    one statement; the reply shows what was stored without reading the attempt or its answers again."""
+    quiz = make_quiz(member.unit, questions=3, prediction_prompt="Bao nhiêu người dự thi?")
+    attempt = start(client, quiz).get_json()
+    save(client, attempt["id"], 1, {"1": [token(attempt, 1)], "2": [token(attempt, 2, "Sai")]})
+    with _statements(app) as seen:
+        body = client.post(f"/api/v1/attempts/{attempt['id']}/submit", json={"prediction": "1.250"}).get_json()
+    assert (body["state"], body["score"], body["max_score"], body["prediction"]) == ("finished", 1, 3, 1250)
+    assert body == client.get(f"/api/v1/attempts/{attempt['id']}").get_json() | {"server_now": body["server_now"]}
+    stored = Attempt.get_by_id(attempt["id"])
+    assert (stored.state, stored.score, stored.prediction) == ("finished", 1, 1250)
+    updates = [sql for sql in seen if sql.startswith("UPDATE")]
+    assert updates[0].startswith('UPDATE "attempt" SET') and '"prediction"' in updates[0]
+    reads = [sql for sql in seen if sql.startswith("SELECT")]
+    assert len(reads) == 2  # the member with the attempt, then its answers (after the closing UPDATE)
+    if backend == "postgresql":
+        assert len(seen) == 4 and seen[-1].startswith("WITH w0 AS (UPDATE \"attempt_question\"")
+
+
+def test_a_submit_clears_the_prediction_sent_empty(client, member):
+    quiz = make_quiz(member.unit, questions=1, prediction_prompt="Bao nhiêu người dự thi?")
+    attempt = start(client, quiz).get_json()
+    client.put(f"/api/v1/attempts/{attempt['id']}/answers", json={"seq": 1, "answers": {}, "prediction": "7"})
+    body = client.post(f"/api/v1/attempts/{attempt['id']}/submit", json={"prediction": ""}).get_json()
+    assert body["prediction"] is None and Attempt.get_by_id(attempt["id"]).prediction is None
