@@ -226,11 +226,11 @@ def test_tuples_are_the_selected_columns_as_the_database_returns_them(backend, q
     QuizQuestion.create(quiz=quiz, question=second, position=2)
     QuizQuestion.create(quiz=quiz, question=first, position=1)
     assert engine._FIXED.tuples(quiz.id) == [(first.id,), (second.id,)]  # in the author's order
-    assert catalogue._FIXED_COUNT.tuples(quiz.id) == [(2,)]
-    assert catalogue._DRAWN_COUNT.tuples(quiz.id) == [(0,)]
+    assert catalogue._QUESTION_COUNT.tuples(quiz.id) == [(2, 0)]
     QuizDraw.create(quiz=quiz, topic=first.topic, count=5, position=0)
     QuizDraw.create(quiz=quiz, topic=first.topic, count=3, difficulty=2, position=1)
-    assert catalogue._DRAWN_COUNT.tuples(quiz.id) == [(8,)]
+    assert catalogue._QUESTION_COUNT.tuples(quiz.id) == [(2, 8)]
+    assert catalogue._QUESTION_COUNT.tuples(-1) == []
     assert [(d.count, d.difficulty, d.topic_id) for d in engine._DRAWS.objects(quiz.id)] == \
         [(5, None, first.topic_id), (3, 2, first.topic_id)]
 

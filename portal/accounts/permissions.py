@@ -12,6 +12,7 @@ else decides who may do what.
 import operator
 from functools import reduce
 
+import peewee as pw
 from werkzeug.exceptions import Forbidden
 
 from ..db import Prepared
@@ -123,12 +124,10 @@ def _take_quiz(user, quiz):
     """Take (or answer) a published quiz whose audience includes the user's unit; none means the owner's subtree."""
     if quiz is None or not quiz.is_published:
         return False
-    if any(extra(user, quiz) for extra in EXTRA_TAKERS):
+    unit = _unit_of(user)  # the members of the audience first: nearly everybody who asks
+    if unit is not None and _within_any(unit, _audience(quiz)):
         return True
-    unit = _unit_of(user)
-    if unit is None:
-        return False
-    return _within_any(unit, _audience(quiz))
+    return any(extra(user, quiz) for extra in EXTRA_TAKERS)
 
 
 _UNIT = Prepared(lambda mark: Unit.select().where(Unit.id == mark))
@@ -151,11 +150,11 @@ def _audience(quiz):
     if units is None:
         links = quiz.audience.model  # the quiz area's QuizAudience, through the backref (no import cycle)
         select = _AUDIENCE.get(links)
-        if select is None:
-            select = _AUDIENCE[links] = Prepared(lambda mark: Unit.select().where(
-                Unit.id.in_(links.select(links.unit).where(links.quiz == mark))))
-        units = select.objects(quiz.id) or [_UNIT.first(quiz.owner_unit_id)]
-        quiz._audience_units = units
+        if select is None:  # the audience's units, or the owner's when it names none: one statement
+            select = _AUDIENCE[links] = Prepared(lambda quiz_id, owner_id: Unit.select().where(
+                Unit.id.in_(links.select(links.unit).where(links.quiz == quiz_id))
+                | ((Unit.id == owner_id) & ~pw.fn.EXISTS(links.select(links.unit).where(links.quiz == quiz_id)))))
+        units = quiz._audience_units = select.objects(quiz.id, quiz.owner_unit_id)
     return units
 
 

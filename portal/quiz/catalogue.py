@@ -26,18 +26,19 @@ def kind_of(quiz):
     return "survey" if quiz.is_survey else "practice" if quiz.is_practice else "exam"
 
 
-_FIXED_COUNT = Prepared(lambda mark: QuizQuestion.select(pw.fn.COUNT(QuizQuestion.id)).where(QuizQuestion.quiz == mark))
-_DRAWN_COUNT = Prepared(lambda mark: QuizDraw.select(pw.fn.COALESCE(pw.fn.SUM(QuizDraw.count), 0))
-                        .where(QuizDraw.quiz == mark))
+_QUESTION_COUNT = Prepared(lambda mark: Quiz.select(  # the fixed list's length, and what the draws take
+    QuizQuestion.select(pw.fn.COUNT(QuizQuestion.id)).where(QuizQuestion.quiz == mark),
+    QuizDraw.select(pw.fn.COALESCE(pw.fn.SUM(QuizDraw.count), 0)).where(QuizDraw.quiz == mark))
+    .where(Quiz.id == mark))
 
 
 def question_count(quiz):
-    """How many questions each attempt of ``quiz`` gets (the round page: prepared SQL)."""
-    [(fixed,)] = _FIXED_COUNT.tuples(quiz.id)
-    if fixed:
-        return fixed
-    [(drawn,)] = _DRAWN_COUNT.tuples(quiz.id)
-    return drawn or 0
+    """How many questions each attempt of ``quiz`` gets (the round page: prepared SQL, one statement)."""
+    found = _QUESTION_COUNT.tuples(quiz.id)
+    if not found:
+        return 0
+    fixed, drawn = found[0]
+    return fixed or drawn or 0
 
 
 @dataclasses.dataclass
@@ -136,10 +137,20 @@ _RESPONDED = Prepared(lambda quiz_id, user_id: SurveyResponse.select(SurveyRespo
                       .where(SurveyResponse.quiz == quiz_id, SurveyResponse.user == user_id))
 
 
-def status(quiz, user, now):
-    """One quiz's QuizStatus (the round page, opened by everybody when a round starts: prepared SQL)."""
-    result = QuizStatus(quiz)
+def attempts_at(quiz, user):
+    """The member's attempts at ``quiz`` in number order (prepared SQL), for ``status`` and ``history``."""
     attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
+    for attempt in attempts:
+        attempt.quiz = quiz
+    return attempts
+
+
+def status(quiz, user, now, attempts=None):
+    """One quiz's QuizStatus (the round page, opened by everybody when a round starts: prepared SQL);
+    ``attempts``: ``attempts_at(quiz, user)`` when the caller read them."""
+    result = QuizStatus(quiz)
+    if attempts is None:
+        attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
     result.attempts_used = len(attempts)
     for attempt in attempts:
         _place(result, attempt, now)
@@ -163,12 +174,12 @@ def open_quizzes(user, now):
     return sorted(statuses(quizzes, user, now), key=_closing_order)
 
 
-def history(user, quiz=None):
-    """The member's own attempts (at ``quiz``, or at every quiz), newest first, with their quizzes."""
+def history(user, quiz=None, attempts=None):
+    """The member's own attempts (at ``quiz``, or at every quiz), newest first, with their quizzes;
+    ``attempts``: ``attempts_at(quiz, user)`` when the caller read them."""
     if quiz is not None:  # the round page: prepared SQL
-        attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
-        for attempt in attempts:
-            attempt.quiz = quiz
+        if attempts is None:
+            attempts = attempts_at(quiz, user)
         return sorted(attempts, key=lambda a: (a.started_at, a.id), reverse=True)
     query = Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.user == user)
     return list(query.order_by(Attempt.started_at.desc(), Attempt.id.desc()))

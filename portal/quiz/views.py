@@ -61,10 +61,10 @@ def _attempt(attempt_id):
     return attempt
 
 
-def _history(quiz_=None):
+def _history(quiz_=None, attempts=None):
     """The member's attempts; one whose time ran out is finalised first, so it shows its score."""
     now = utcnow()
-    attempts = catalogue.history(_user(), quiz_)
+    attempts = catalogue.history(_user(), quiz_, attempts)
     for attempt in attempts:
         if not attempt.is_finished:
             engine.finalise_if_overdue(attempt, now)
@@ -81,10 +81,11 @@ def intro(quiz_id):
     found = _quiz(quiz_id)
     now = utcnow()
     belongs_to = next(filter(None, (where(found) for where in BELONGS_TO)), None)
-    return render_template("quiz/intro.html", quiz=found, status=catalogue.status(found, _user(), now),
+    attempts = catalogue.attempts_at(found, _user())  # read once for the status and the history
+    return render_template("quiz/intro.html", quiz=found, status=catalogue.status(found, _user(), now, attempts),
                            belongs_to=belongs_to,
                            is_open=found.is_open(now), question_count=catalogue.question_count(found),
-                           attempts=_history(found),
+                           attempts=_history(found, list(attempts)),
                            grading_labels=catalogue.GRADING_METHOD_LABELS,
                            review_labels=catalogue.REVIEW_LABELS)
 

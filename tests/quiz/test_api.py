@@ -547,3 +547,21 @@ def test_a_submit_clears_the_prediction_sent_empty(client, member):
     client.put(f"/api/v1/attempts/{attempt['id']}/answers", json={"seq": 1, "answers": {}, "prediction": "7"})
     body = client.post(f"/api/v1/attempts/{attempt['id']}/submit", json={"prediction": ""}).get_json()
     assert body["prediction"] is None and Attempt.get_by_id(attempt["id"]).prediction is None
+
+
+def test_the_round_page_reads_each_thing_once(app, backend, client, member):
+    """Opened by everybody when a round starts: the member's attempts once (status and history), the audience
+    with its owner in one statement, the question count in one."""
+    quiz = make_quiz(member.unit, questions=3)
+    attempt = start(client, quiz).get_json()
+    client.post(f"/api/v1/attempts/{attempt['id']}/submit")
+    client.get(f"/quiz/{quiz.id}")  # the statements are prepared by now
+    with _statements(app) as seen:
+        page = client.get(f"/quiz/{quiz.id}").get_data(as_text=True)
+    assert "Kiểm tra chuyên đề năm 2026" in page and "Còn 1/2 lượt" in page and "0 / 3" in page
+    attempts = [sql for sql in seen if sql.startswith('SELECT "t1"."id", "t1"."quiz_id", "t1"."user_id"')]
+    units = [sql for sql in seen if sql.startswith('SELECT "t1"."id", "t1"."code"') and 'FROM "unit"' in sql]
+    counts = [sql for sql in seen if "COUNT(" in sql and "quiz_question" in sql]
+    assert len(attempts) == 1 and len(counts) == 1 and "quiz_draw" in counts[0]
+    assert len(units) == 2  # the member's unit, the quiz's audience (here its owner's unit: it names none)
+    assert not any('"registration"' in sql for sql in seen)  # a member of the audience: no registration asked
