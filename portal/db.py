@@ -94,6 +94,8 @@ class Prepared:
                 parts.setdefault(f.model, []).append((place, f.name, f.python_value))
         layout = []
         for model, columns in parts.items():
+            if isinstance(model, pw.ModelAlias):  # a model joined twice (``Unit.alias()``): read as the model
+                model = model.model
             key = [place for place, name, _convert in columns if name == model._meta.primary_key.name]
             layout.append((model, columns, key[0] if key else None))
         return layout

@@ -13,7 +13,7 @@ from playhouse.test_utils import count_queries
 
 from portal import db as dbmod
 from portal.accounts import models as account_models
-from portal.accounts import permissions
+from portal.accounts import permissions, users
 from portal.accounts.models import RoleGrant, Unit, User
 from portal.contests import setup as contest_setup
 from portal.contests.models import Contest, Round
@@ -576,3 +576,17 @@ def test_prepared_statements_are_made_again_after_a_while_so_plans_follow_the_ta
     assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
     assert dbmod._PREPARED_ON[database.connection()] is not prepared_on
     assert _server_prepared() == {name}  # dropped, then this one made again
+
+
+def test_the_logged_in_user_comes_with_their_grants_and_their_own_unit_in_one_statement(backend, committee, cell):
+    """The user loader's read: the same model joined twice (the member's unit, each grant's unit) is read
+    as that model from its own columns."""
+    user, _password = users.create_user(None, "bithu.anson", "Lê Văn Bình", unit=cell)
+    RoleGrant.create(user=user, role="organiser", unit=committee)
+    with count_queries() as queries:
+        loaded = account_models.user_with_grants(user.id)
+        unit, grants = loaded.unit, loaded.grants
+    assert len(run(queries)) == 1
+    assert data(unit) == data(Unit.get_by_id(cell.id)) and unit.name == "Chi bộ thôn An Sơn"
+    assert [(g.role, data(g.unit)) for g in grants] == [("organiser", data(Unit.get_by_id(committee.id)))]
+    assert account_models.user_with_grants(-1) is None

@@ -177,19 +177,25 @@ MODELS = [Unit, User, RoleGrant, AuditLog, LoginAttempt, RosterImport]
 
 _GRANTS = Prepared(lambda mark: RoleGrant.select(RoleGrant, Unit).join(Unit, pw.JOIN.LEFT_OUTER)
                    .where(RoleGrant.user == mark))
-_USER_AND_GRANTS = Prepared(lambda mark: User.select(User, RoleGrant, Unit)
+_MEMBER_UNIT = Unit.alias("member_unit")
+_USER_AND_GRANTS = Prepared(lambda mark: User.select(User, RoleGrant, Unit, _MEMBER_UNIT)
                             .join(RoleGrant, pw.JOIN.LEFT_OUTER, on=(RoleGrant.user == User.id))
                             .join(Unit, pw.JOIN.LEFT_OUTER, on=(Unit.id == RoleGrant.unit))
+                            .switch(User)
+                            .join(_MEMBER_UNIT, pw.JOIN.LEFT_OUTER, on=(_MEMBER_UNIT.id == User.unit))
                             .where(User.id == mark))
 
 
 def user_with_grants(user_id):
-    """The user with ``grants`` already read, in one statement (a row per grant): what the login cookie's
-    check reads on every request, and every page's menu asks for the grants."""
+    """The user with ``grants`` and their own unit already read, in one statement (a row per grant): what the
+    login cookie's check reads on every request; every page's menu asks for the grants, most for the unit."""
     rows = _USER_AND_GRANTS.tuples(user_id)
     if not rows:
         return None
     user = _USER_AND_GRANTS.part(rows[0], 0)
+    unit = _USER_AND_GRANTS.part(rows[0], 3)
+    if unit is not None:
+        user.__rel__["unit"] = unit
     user._grants = []
     for row in rows:
         grant = _USER_AND_GRANTS.part(row, 1)
