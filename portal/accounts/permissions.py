@@ -163,9 +163,21 @@ def _manage_contest(user, contest=None):
     return _manage_quiz(user, contest)
 
 
+_ELIGIBLE = {}  # the contest area's ContestUnit model -> its prepared SELECT of a contest's eligible units
+
+
 def _eligible(unit, contest):
-    ids = [u.unit_id for u in contest.units]
-    scopes = list(Unit.select().where(Unit.id.in_(ids))) if ids else [contest.owner_unit]
+    """Whether ``unit`` lies in a contest's eligible units (none named: its owner's subtree); the units are
+    read in one statement and kept on the contest object for the request (its page asks more than once)."""
+    scopes = getattr(contest, "_eligible_units", None)
+    if scopes is None:
+        links = contest.units.model  # through the backref, as for a quiz's audience
+        select = _ELIGIBLE.get(links)
+        if select is None:
+            select = _ELIGIBLE[links] = Prepared(lambda contest_id, owner_id: Unit.select().where(
+                Unit.id.in_(links.select(links.unit).where(links.contest == contest_id))
+                | ((Unit.id == owner_id) & ~pw.fn.EXISTS(links.select(links.unit).where(links.contest == contest_id)))))
+        scopes = contest._eligible_units = select.objects(contest.id, contest.owner_unit_id)
     return _within_any(unit, scopes)
 
 

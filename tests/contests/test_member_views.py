@@ -116,3 +116,26 @@ def test_no_banner_is_not_found(client, running):
     contest = running(is_public=True)
     assert client.get(f"/contests/{contest.id}/banner").status_code == 404
     assert Quiz.select().count() == 0
+
+
+def test_the_contest_page_reads_its_eligible_units_once(client, auth, make_user, make_unit, committee, cell,
+                                                        running, open_round):
+    """The units named (or the owner's, when none is) in one statement, however often the page asks."""
+    from playhouse.test_utils import count_queries
+
+    contest = running(title="Hội thi của huyện")
+    open_round(contest)
+    narrowed = running(title="Chỉ cho chi bộ An Sơn")
+    ContestUnit.create(contest=narrowed, unit=cell)
+    auth.login(make_user(unit=cell).username)
+    for shown in (contest, narrowed):
+        client.get(f"/contests/{shown.id}")
+        with count_queries() as queries:
+            assert client.get(f"/contests/{shown.id}").status_code == 200
+        run = [q.msg[0] for q in queries.get_queries()]
+        assert not any(sql.startswith('SELECT "t1"."id", "t1"."contest_id", "t1"."unit_id"') for sql in run)
+    other = make_unit(parent=committee)
+    auth.logout()
+    assert auth.login(make_user(unit=other).username).status_code == 302
+    assert client.get(f"/contests/{narrowed.id}").status_code == 404
+    assert client.get(f"/contests/{contest.id}").status_code == 200
