@@ -7,7 +7,7 @@ import re
 import pytest
 
 from portal.accounts.models import User, utcnow
-from portal.quiz.models import Attempt, Option, Question, Quiz, QuizAudience, QuizQuestion, Topic
+from portal.quiz.models import Attempt, AttemptQuestion, Option, Question, Quiz, QuizAudience, QuizQuestion, Topic
 from portal.quiz.openapi import openapi_document
 from tests.conftest import PASSWORD
 
@@ -444,6 +444,13 @@ class TestWithCsrf:
         saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers={"X-CSRFToken": meta},
                            json={"seq": 1, "answers": {"1": ["0"]}})
         assert saved.status_code == 200 and saved.get_json()["applied"] is True
+        # Not after a first save either.
+        assert client.put(f"/api/v1/attempts/{attempt['id']}/answers", json={"seq": 2, "answers": {"1": ["1"]}}
+                          ).status_code == 403
+        assert Attempt.get_by_id(attempt["id"]).last_seq == 1
+        again = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers={"X-CSRFToken": meta},
+                           json={"seq": 2, "answers": {"1": ["1"]}})
+        assert again.get_json()["applied"] is True and again.get_json()["answers"] == {"1": ["1"]}
 
 
 def test_a_member_who_must_change_the_password_gets_json_not_a_redirect(client, member):
@@ -563,5 +570,44 @@ def test_the_round_page_reads_each_thing_once(app, backend, client, member):
     units = [sql for sql in seen if sql.startswith('SELECT "t1"."id", "t1"."code"') and 'FROM "unit"' in sql]
     counts = [sql for sql in seen if "COUNT(" in sql and "quiz_question" in sql]
     assert len(attempts) == 1 and len(counts) == 1 and "quiz_draw" in counts[0]
-    assert len(units) == 2  # the member's unit, the quiz's audience (here its owner's unit: it names none)
+    assert len(units) == 1  # the quiz's audience (here its owner's unit: it names none); the member's comes with them
     assert not any('"registration"' in sql for sql in seen)  # a member of the audience: no registration asked
+
+
+# Saves after a first one: refused as they must be ---------------------------------------------------------
+
+def _saved_once(client, quiz):
+    """An attempt with one save applied."""
+    attempt = start(client, quiz).get_json()
+    assert save(client, attempt["id"], 1, {"1": [token(attempt, 1)]}).get_json()["applied"] is True
+    return attempt
+
+
+def test_a_stale_save_after_a_later_one_changes_nothing(client, member):
+    attempt = _saved_once(client, make_quiz(member.unit, questions=2))
+    assert save(client, attempt["id"], 3, {"2": [token(attempt, 2)]}).get_json()["applied"] is True
+    stale = save(client, attempt["id"], 2, {"1": [token(attempt, 1, "Sai")], "2": []}).get_json()
+    assert stale["applied"] is False and stale["seq"] == 3 and stale["answers"] == {"1": ["0"], "2": ["0"]}
+    assert Attempt.get_by_id(attempt["id"]).last_seq == 3
+
+
+def test_a_save_is_refused_once_the_session_ended_or_a_password_must_change(client, member):
+    attempt = _saved_once(client, make_quiz(member.unit, questions=2))
+    User.update(must_change_password=True).where(User.id == member.id).execute()
+    assert save(client, attempt["id"], 2, {"2": [token(attempt, 2)]}).status_code == 403
+    User.update(must_change_password=False).where(User.id == member.id).execute()
+    user = User.get_by_id(member.id)
+    user.rotate_session_token()
+    user.save()
+    assert save(client, attempt["id"], 3, {"2": [token(attempt, 2)]}).status_code == 401
+    stored = Attempt.get_by_id(attempt["id"])
+    assert stored.last_seq == 1 and [r.answer for r in stored.questions.order_by(AttemptQuestion.position)][1] == ""
+
+
+def test_a_later_save_refuses_a_bad_answer_and_comes_too_late_after_submitting(client, member):
+    attempt = _saved_once(client, make_quiz(member.unit, questions=2))
+    bad = save(client, attempt["id"], 2, {"2": ["7"]})
+    assert bad.status_code == 422 and "Câu 2" in bad.get_json()["error"]
+    client.post(f"/api/v1/attempts/{attempt['id']}/submit")
+    late = save(client, attempt["id"], 3, {"2": [token(attempt, 2)]})
+    assert late.status_code == 409 and Attempt.get_by_id(attempt["id"]).last_seq == 1
