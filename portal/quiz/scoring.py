@@ -7,7 +7,9 @@ is scored in one place, from its saved answers only.
 
 import datetime as dt
 
-from ..db import Prepared, database, write_together
+import peewee as pw
+
+from ..db import Prepared, database, is_sqlite, write_together
 from . import cache, grading
 from .models import Attempt, AttemptQuestion, SurveyResponse
 
@@ -124,7 +126,7 @@ def finish(attempt, now, prediction=KEEP):
 
 
 def _grade(attempt):
-    """(score, max score, the rows with their marks, the UPDATEs storing the marks: one per distinct mark)."""
+    """(score, max score, the rows with their marks, the UPDATEs storing the marks)."""
     saved = rows(attempt)
     questions = cache.load([r.question_id for r in saved])
     by_mark = {}
@@ -134,8 +136,23 @@ def _grade(attempt):
         marks.append(value)
         if value is not None:
             by_mark.setdefault(value, []).append(row.id)
-    updates = [AttemptQuestion.update(mark=value).where(AttemptQuestion.id.in_(ids)) for value, ids in by_mark.items()]
-    return (*grading.total(marks), saved, updates)
+    return (*grading.total(marks), saved, _store_marks(by_mark))
+
+
+def _store_marks(by_mark):
+    """The UPDATEs storing {mark: [row id, ...]}: on PostgreSQL one, the same statement whatever the marks
+    (prepared once, where one per distinct mark would make a new statement for each mix of right and wrong);
+    on SQLite one per distinct mark."""
+    if not by_mark:
+        return []
+    if is_sqlite():
+        return [AttemptQuestion.update(mark=value).where(AttemptQuestion.id.in_(ids)) for value, ids in by_mark.items()]
+    ids = [i for value, row_ids in by_mark.items() for i in row_ids]
+    marks = [float(value) for value, row_ids in by_mark.items() for _i in row_ids]
+    given = pw.SQL('unnest(CAST(%s AS integer[]), CAST(%s AS double precision[])) AS "given"("id", "mark")',
+                   [ids, marks])
+    return [AttemptQuestion.update(mark=pw.SQL('"given"."mark"')).from_(given)
+            .where(AttemptQuestion.id == pw.SQL('"given"."id"'))]
 
 
 def finalise_if_overdue(attempt, now):

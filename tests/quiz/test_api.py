@@ -611,3 +611,22 @@ def test_a_later_save_refuses_a_bad_answer_and_comes_too_late_after_submitting(c
     client.post(f"/api/v1/attempts/{attempt['id']}/submit")
     late = save(client, attempt["id"], 3, {"2": [token(attempt, 2)]})
     assert late.status_code == 409 and Attempt.get_by_id(attempt["id"]).last_seq == 1
+
+
+def test_submits_with_different_mixes_of_right_and_wrong_store_their_marks_with_the_same_statement(
+        app, backend, client, member):
+    """PostgreSQL prepares each statement once per connection: the marks must not make a new one each time."""
+    quiz = make_quiz(member.unit, questions=3, attempts_allowed=2)
+    last = []
+    for picks in (("Đúng", "Sai", "Sai"), ("Đúng", "Đúng", "Sai")):
+        attempt = start(client, quiz).get_json()
+        save(client, attempt["id"], 1, {str(p): [token(attempt, p, pick)] for p, pick in enumerate(picks, 1)})
+        with _statements(app) as seen:
+            body = client.post(f"/api/v1/attempts/{attempt['id']}/submit").get_json()
+        assert body["score"] == picks.count("Đúng")
+        marks = [r.mark for r in AttemptQuestion.select().where(AttemptQuestion.attempt == attempt["id"])
+                 .order_by(AttemptQuestion.position)]
+        assert marks == [1.0 if pick == "Đúng" else 0.0 for pick in picks]
+        last.append(seen[-1])
+    if backend == "postgresql":
+        assert last[0] == last[1]
