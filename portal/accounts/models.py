@@ -196,11 +196,17 @@ def user_with_grants(user_id):
     unit = _USER_AND_GRANTS.part(rows[0], 3)
     if unit is not None:
         user.__rel__["unit"] = unit
+    return with_grants(user, rows, _USER_AND_GRANTS, 1)
+
+
+def with_grants(user, rows, statement, index):
+    """Set ``user``'s grants from ``rows`` of a Prepared ``statement`` that LEFT JOINs RoleGrant (its
+    ``index``-th model) and then the grant's Unit, a row per grant: as ``User.grants`` would read them."""
     user._grants = []
     for row in rows:
-        grant = _USER_AND_GRANTS.part(row, 1)
+        grant = statement.part(row, index)
         if grant is not None:
-            unit = _USER_AND_GRANTS.part(row, 2)
+            unit = statement.part(row, index + 1)
             if unit is not None:
                 grant.__rel__["unit"] = unit
             grant.user = user  # as User.grants sets it

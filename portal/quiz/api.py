@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..accounts import permissions
-from ..accounts.models import User, utcnow
+from ..accounts.models import RoleGrant, Unit, User, utcnow, with_grants
 from ..db import Prepared, is_sqlite
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import limiter, read_user_with, start_limit, user_or_address
@@ -111,7 +111,11 @@ def _member_and_attempt_query(user_id, attempt_id, questions=False):
              .join(Attempt, pw.JOIN.LEFT_OUTER, on=(Attempt.id == attempt_id))
              .join(Quiz, pw.JOIN.LEFT_OUTER, on=(Quiz.id == Attempt.quiz))
              .where(User.id == user_id))
-    if not questions or is_sqlite():
+    if not questions:  # a page (its menu asks for the member's grants): a row per grant
+        return (query.select_extend(RoleGrant, Unit).switch(User)
+                .join(RoleGrant, pw.JOIN.LEFT_OUTER, on=(RoleGrant.user == User.id))
+                .join(Unit, pw.JOIN.LEFT_OUTER, on=(Unit.id == RoleGrant.unit)))
+    if is_sqlite():
         return query
     questions = (AttemptQuestion.select(pw.fn.json_agg(pw.fn.json_build_array(*scoring.ROW_FIELDS))
                                         .order_by(AttemptQuestion.position))
@@ -133,6 +137,8 @@ def _read_member_and_attempt(user_id, view_args, questions=False):
         return None
     row = rows[0]
     user, attempt = statement.part(row, 0), statement.part(row, 1)
+    if not questions:
+        with_grants(user, rows, statement, 3)
     if attempt is not None:
         attempt.__rel__["quiz"] = statement.part(row, 2)
         read = None

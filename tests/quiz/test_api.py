@@ -630,3 +630,16 @@ def test_submits_with_different_mixes_of_right_and_wrong_store_their_marks_with_
         last.append(seen[-1])
     if backend == "postgresql":
         assert last[0] == last[1]
+
+
+def test_the_attempt_page_reads_the_member_the_attempt_and_the_grants_at_once(app, client, login, make_unit):
+    """The page's menu asks for the grants: they come with the member and the attempt."""
+    organiser = login(role="organiser", unit=make_unit(name="Chi bộ thôn An Sơn"))
+    quiz = make_quiz(organiser.unit, questions=2)
+    attempt = start(client, quiz).get_json()
+    client.get(f"/quiz/attempts/{attempt['id']}")
+    with _statements(app) as seen:
+        page = client.get(f"/quiz/attempts/{attempt['id']}").get_data(as_text=True)
+    assert "Ngân hàng câu hỏi" in page and "Câu hỏi số 1" in page
+    assert 'LEFT OUTER JOIN "role_grant"' in seen[0]
+    assert not any(sql.startswith('SELECT "t1"."id", "t1"."user_id", "t1"."role"') for sql in seen)
