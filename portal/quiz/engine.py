@@ -486,11 +486,13 @@ def check_answer(attempt, position, now=None):
     return review.practice_feedback(row, question)
 
 
-def best_result(quiz, user):
-    """The user's result at ``quiz`` under its grading method (grading.Result), None before any finished attempt."""
+def best_result(quiz, user, attempts=None):
+    """The user's result at ``quiz`` under its grading method (grading.Result), None before any finished attempt;
+    ``attempts``: all the user's attempts at ``quiz`` when the caller read them (``catalogue.attempts_at``)."""
     if quiz.is_survey:
         return None
-    finished = [grading.Finished(a.id, a.number, a.score, a.max_score) for a in
-                Attempt.select(Attempt.id, Attempt.number, Attempt.score, Attempt.max_score)
-                .where(Attempt.quiz == quiz.id, Attempt.user == user.id, Attempt.state == "finished")]
+    if attempts is None:
+        attempts = (Attempt.select(Attempt.id, Attempt.number, Attempt.score, Attempt.max_score, Attempt.state)
+                    .where(Attempt.quiz == quiz.id, Attempt.user == user.id, Attempt.state == "finished"))
+    finished = [grading.Finished(a.id, a.number, a.score, a.max_score) for a in attempts if a.state == "finished"]
     return grading.combine(quiz.grading_method, finished)

@@ -173,10 +173,11 @@ def result(attempt_id):
     later = (quiz_.closes_at is not None and now < quiz_.closes_at and not quiz_.is_survey
              and review.member_level(found, quiz_, quiz_.closes_at) != view["review"])
     belongs_to = next(filter(None, (where(quiz_) for where in BELONGS_TO)), None)
+    attempts = catalogue.attempts_at(quiz_, user)  # read once (after the view finalised this one if it was overdue)
     return render_template("quiz/result.html", attempt=found, quiz=quiz_, view=view, belongs_to=belongs_to,
-                           status=catalogue.status(quiz_, user, now), is_open=quiz_.is_open(now),
+                           status=catalogue.status(quiz_, user, now, attempts), is_open=quiz_.is_open(now),
                            overall=None if quiz_.is_survey or quiz_.is_practice
-                           else engine.best_result(quiz_, user),
+                           else engine.best_result(quiz_, user, attempts),
                            grading_labels=catalogue.GRADING_METHOD_LABELS,
                            time_used=duration_text(used.total_seconds()) if used is not None else None,
                            more_after_close=later)

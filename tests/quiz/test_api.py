@@ -643,3 +643,21 @@ def test_the_attempt_page_reads_the_member_the_attempt_and_the_grants_at_once(ap
     assert "Ngân hàng câu hỏi" in page and "Câu hỏi số 1" in page
     assert 'LEFT OUTER JOIN "role_grant"' in seen[0]
     assert not any(sql.startswith('SELECT "t1"."id", "t1"."user_id", "t1"."role"') for sql in seen)
+
+
+def test_the_result_page_reads_the_members_attempts_once_for_the_status_and_the_grade(app, client, member):
+    quiz = make_quiz(member.unit, questions=2, attempts_allowed=2, grading_method="highest")
+    ids = []
+    for picks in (("Đúng", "Đúng"), ("Sai", "Sai")):
+        attempt = start(client, quiz).get_json()
+        save(client, attempt["id"], 1, {str(p): [token(attempt, p, pick)] for p, pick in enumerate(picks, 1)})
+        client.post(f"/api/v1/attempts/{attempt['id']}/submit")
+        ids.append(attempt["id"])
+    client.get(f"/quiz/attempts/{ids[1]}/result")
+    with _statements(app) as seen:
+        page = client.get(f"/quiz/attempts/{ids[1]}/result").get_data(as_text=True)
+    assert "Điểm được tính" in page and "2 / 2" in page  # the better of the two, though this one scored 0
+    assert "Làm lại" not in page  # both attempts used
+    ids_first = client.get(f"/quiz/attempts/{ids[0]}/result").get_data(as_text=True)
+    assert "2 / 2" in ids_first
+    assert len([sql for sql in seen if 'FROM "attempt" AS "t1" WHERE' in sql]) == 1
