@@ -194,19 +194,22 @@ _PREPARED_ON = weakref.WeakKeyDictionary()  # PostgreSQL connection -> the PREPA
 _names = itertools.count(1)
 _DML = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH ")
 PREPARE_AFTER = 3  # runs of the same SQL in this process before it is prepared (those of Prepared: at once)
-# A connection's prepared statements are dropped and made again this often: PostgreSQL keeps the plan it made
-# for a statement, and a plan made while a table was nearly empty (a contest's first seconds) scans the whole
-# table where an index serves once it has grown.
+# A connection's prepared statements are dropped and made again after this long, then after twice as long
+# each time, up to PLANS_KEPT_LONGEST: PostgreSQL keeps the plan it made for a statement, and a plan made
+# while a table was nearly empty (a contest's first seconds) scans the whole table where an index serves once
+# it has grown. Tables grow fastest, against their size, at first; making every statement again costs a
+# round trip each.
 PLANS_KEPT_SECONDS = 10
+PLANS_KEPT_LONGEST = 300
 _MOST_PER_CONNECTION = 1000  # then too (statements with long IN lists vary)
 
 
 class _PreparedOn(set):
-    """The PREPARE statements run on one connection, since when."""
+    """The PREPARE statements run on one connection, since when, and for how long they are kept."""
 
-    def __init__(self, since):
+    def __init__(self, since, kept=PLANS_KEPT_SECONDS):
         super().__init__()
-        self.since = since
+        self.since, self.kept = since, kept
 
 
 def _server_side(sql, at_once):
@@ -244,7 +247,8 @@ class _PreparingPostgres:
     request: the attempt read with its quiz took 120 µs of server time planned each time, 40 µs prepared. A
     statement is prepared after PREPARE_AFTER runs in the process (one-off SQL never is), those of
     ``Prepared`` and ``execute_prepared`` at once. A prepared statement outlasts a transaction, whatever
-    becomes of it; each connection drops them all every PLANS_KEPT_SECONDS, between transactions. Off
+    becomes of it; each connection drops them all after PLANS_KEPT_SECONDS, then after twice as long each time
+    (up to PLANS_KEPT_LONGEST), between transactions. Off
     (``DATABASE_PREPARE = False``) behind a pooler that shares server connections between clients'
     transactions.
     """
@@ -259,11 +263,13 @@ class _PreparingPostgres:
         conn = self.connection()
         ready = _PREPARED_ON.get(conn)
         now = time.monotonic()
-        if ready is None or ((now - ready.since > PLANS_KEPT_SECONDS or len(ready) >= _MOST_PER_CONNECTION)
+        if ready is None or ((now - ready.since > ready.kept or len(ready) >= _MOST_PER_CONNECTION)
                              and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            kept = PLANS_KEPT_SECONDS
             if ready:
                 self._unlogged("DEALLOCATE ALL")
-            ready = _PREPARED_ON[conn] = _PreparedOn(now)
+                kept = min(ready.kept * 2, PLANS_KEPT_LONGEST)
+            ready = _PREPARED_ON[conn] = _PreparedOn(now, kept)
         if prepare not in ready and not self._prepare(prepare, ready):
             _SERVER_SIDE[sql] = None  # the server would not prepare it (a value whose type it cannot tell)
             return super().execute_sql(sql, params)

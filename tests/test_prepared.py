@@ -568,14 +568,18 @@ def test_prepared_statements_are_made_again_after_a_while_so_plans_follow_the_ta
     name = dbmod._server_side(quiz_api.attempt_by_id.statement()[0], True)[0].split()[1]
     prepared_on = dbmod._PREPARED_ON[database.connection()]
     assert name in _server_prepared()
-    monkeypatch.setattr(prepared_on, "since", prepared_on.since - dbmod.PLANS_KEPT_SECONDS - 1)
+    monkeypatch.setattr(prepared_on, "since", prepared_on.since - prepared_on.kept - 1)
     with database.atomic():  # not inside a transaction: it waits for the next statement outside one
         Unit.select(Unit.id).where(Unit.id == quiz.owner_unit_id).tuples()[:]
         assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
         assert dbmod._PREPARED_ON[database.connection()] is prepared_on
     assert quiz_api.attempt_by_id.first(attempt.id).id == attempt.id
-    assert dbmod._PREPARED_ON[database.connection()] is not prepared_on
+    made_again = dbmod._PREPARED_ON[database.connection()]
+    assert made_again is not prepared_on
     assert _server_prepared() == {name}  # dropped, then this one made again
+    # kept twice as long each time (tables grow fastest, against their size, at first), up to a limit
+    assert made_again.kept == min(prepared_on.kept * 2, dbmod.PLANS_KEPT_LONGEST)
+    assert prepared_on.kept >= dbmod.PLANS_KEPT_SECONDS
 
 
 def test_the_logged_in_user_comes_with_their_grants_and_their_own_unit_in_one_statement(backend, committee, cell):
