@@ -131,7 +131,19 @@ def _take_quiz(user, quiz):
 
 
 _UNIT = Prepared(lambda mark: Unit.select().where(Unit.id == mark))
-_AUDIENCE = {}  # the quiz area's QuizAudience model -> its prepared SELECT of a quiz's units
+_NAMED = {}  # a model linking units to a quiz or a contest -> its prepared SELECT (``_named_units``)
+
+
+def _named_units(links, key, owned):
+    """The units that ``links`` (a quiz's audience, a contest's eligible units) names for ``owned``, through
+    its foreign key ``key``; the owner's unit when it names none. One statement, prepared once per model."""
+    select = _NAMED.get(links)
+    if select is None:
+        column = getattr(links, key)
+        select = _NAMED[links] = Prepared(lambda owned_id, owner_id: Unit.select().where(
+            Unit.id.in_(links.select(links.unit).where(column == owned_id))
+            | ((Unit.id == owner_id) & ~pw.fn.EXISTS(links.select(links.unit).where(column == owned_id)))))
+    return select.objects(owned.id, owned.owner_unit_id)
 
 
 def _unit_of(user):
@@ -148,13 +160,8 @@ def _audience(quiz):
     """The units a quiz is aimed at (none: its owner's subtree), kept on the quiz object for the request."""
     units = getattr(quiz, "_audience_units", None)
     if units is None:
-        links = quiz.audience.model  # the quiz area's QuizAudience, through the backref (no import cycle)
-        select = _AUDIENCE.get(links)
-        if select is None:  # the audience's units, or the owner's when it names none: one statement
-            select = _AUDIENCE[links] = Prepared(lambda quiz_id, owner_id: Unit.select().where(
-                Unit.id.in_(links.select(links.unit).where(links.quiz == quiz_id))
-                | ((Unit.id == owner_id) & ~pw.fn.EXISTS(links.select(links.unit).where(links.quiz == quiz_id)))))
-        units = quiz._audience_units = select.objects(quiz.id, quiz.owner_unit_id)
+        # the quiz area's QuizAudience, through the backref (no import cycle)
+        units = quiz._audience_units = _named_units(quiz.audience.model, "quiz", quiz)
     return units
 
 
@@ -163,21 +170,12 @@ def _manage_contest(user, contest=None):
     return _manage_quiz(user, contest)
 
 
-_ELIGIBLE = {}  # the contest area's ContestUnit model -> its prepared SELECT of a contest's eligible units
-
-
 def _eligible(unit, contest):
     """Whether ``unit`` lies in a contest's eligible units (none named: its owner's subtree); the units are
-    read in one statement and kept on the contest object for the request (its page asks more than once)."""
+    kept on the contest object for the request (its page asks more than once)."""
     scopes = getattr(contest, "_eligible_units", None)
-    if scopes is None:
-        links = contest.units.model  # through the backref, as for a quiz's audience
-        select = _ELIGIBLE.get(links)
-        if select is None:
-            select = _ELIGIBLE[links] = Prepared(lambda contest_id, owner_id: Unit.select().where(
-                Unit.id.in_(links.select(links.unit).where(links.contest == contest_id))
-                | ((Unit.id == owner_id) & ~pw.fn.EXISTS(links.select(links.unit).where(links.contest == contest_id)))))
-        scopes = contest._eligible_units = select.objects(contest.id, contest.owner_unit_id)
+    if scopes is None:  # the contest area's ContestUnit, through the backref, as for a quiz's audience
+        scopes = contest._eligible_units = _named_units(contest.units.model, "contest", contest)
     return _within_any(unit, scopes)
 
 
