@@ -321,7 +321,9 @@ def write_together(*queries):
     statements cost no round trip) in a transaction, one after the other.
     """
     db = database.obj
-    if not isinstance(db, pw.PostgresqlDatabase) or len(queries) == 1:
+    if len(queries) == 1:  # one statement lands whole on its own
+        return queries[0].execute()
+    if not isinstance(db, pw.PostgresqlDatabase):
         if db.in_transaction():  # no savepoint: the transaction around them already holds them together
             return [query.execute() for query in queries][-1]
         with db.atomic():

@@ -150,7 +150,7 @@ def status(quiz, user, now, attempts=None):
     ``attempts``: ``attempts_at(quiz, user)`` when the caller read them."""
     result = QuizStatus(quiz)
     if attempts is None:
-        attempts = _ATTEMPTS_AT.objects(quiz.id, user.id)
+        attempts = attempts_at(quiz, user)
     result.attempts_used = len(attempts)
     for attempt in attempts:
         _place(result, attempt, now)

@@ -85,7 +85,7 @@ def intro(quiz_id):
     return render_template("quiz/intro.html", quiz=found, status=catalogue.status(found, _user(), now, attempts),
                            belongs_to=belongs_to,
                            is_open=found.is_open(now), question_count=catalogue.question_count(found),
-                           attempts=_history(found, list(attempts)),
+                           attempts=_history(found, attempts),
                            grading_labels=catalogue.GRADING_METHOD_LABELS,
                            review_labels=catalogue.REVIEW_LABELS)
 
