@@ -65,22 +65,24 @@ def init_app(app):
         if not user_id.isdigit() or not session_token:
             return None
         read = _user_readers.get(request.endpoint) if has_request_context() else None
-        user = read(int(user_id), request.view_args or {}) if read else user_with_grants(int(user_id))
+        user = read(int(user_id), request.view_args or {}, session_token) if read else user_with_grants(int(user_id))
         # A rotated token (logout, password change, lock) ends the session everywhere.
         if user is None or not user.is_active or user.session_token != session_token:
             return None
         return user
 
 
-_user_readers = {}  # endpoint -> read(user_id, view_args): the user, and what the view needs in the same statement
+_user_readers = {}  # endpoint -> read(user_id, view_args, session_token): the user, and what the view needs
 
 
 def read_user_with(endpoint):
     """Register how ``endpoint`` reads the logged-in user together with what its view reads first.
 
     For the requests a member makes by the thousand (an autosave): the user is read on every request to check
-    the session, and one statement instead of two halves the round trips to PostgreSQL. ``read`` returns the
-    user (or None), keeps the rest for the view (in ``flask.g``), and the session is checked here as always.
+    the session, and one statement instead of two halves the round trips to PostgreSQL. ``read(user_id,
+    view_args, session_token)`` returns the user (or None), keeps the rest for the view (in ``flask.g``), and
+    the session is checked here as always. A reader that writes (PostgreSQL's one-statement autosave) checks
+    the session token in its own statement: CSRFProtect has checked the request before it runs.
     """
     def register(read):
         _user_readers[endpoint] = read

@@ -6,8 +6,8 @@
 - `portal serve` (PORTAL_BENCH_WORKERS × PORTAL_BENCH_THREADS, default SERVE_WORKERS × SERVE_THREADS) on a fixed port;
 - ``members`` client threads (plain http.client, no Locust: tests/test_faults.py runs this in `make test`),
   each logged in from an address of its own, taking attempt after attempt through the JSON API as quiz.js
-  does: every answer saved (all answers in each save, seq rising as quiz.js numbers it), the prediction
-  typed in, submit, the next attempt. A request that fails (connection refused or reset, 5xx, 429) is sent
+  does: every answer saved (each save carrying what the server does not hold yet, seq rising as quiz.js
+  numbers it), the prediction typed in, submit, the next attempt. A request that fails (connection refused or reset, 5xx, 429) is sent
   again unchanged, the same seq, until it is answered: the retries must be idempotent. Every start, save
   and submit the server acknowledged goes into the member's ledger (bench/load/ledger.py's format);
 - phase 1: every 1-3 s (random, seeded) SIGKILL to a random gunicorn worker (the master starts another);
@@ -176,6 +176,7 @@ class Member(threading.Thread):
         self.ledger = []
         self.failure = None
         self.seq = 0
+        self.held = {}  # the answers the server holds, as quiz.js knows them
         self.started_at = self.offset = None
 
     # HTTP with cookies, from the member's own loopback address
@@ -267,6 +268,7 @@ class Member(threading.Thread):
         status, view = self.api("POST", f"/api/v1/quizzes/{self.data.quiz_id}/attempts", (200, 201), {})
         if view.get("state") != "in_progress":
             raise RuntimeError(f"{self.username}: start gave {view.get('state')}")
+        self.held = pages.held_answers(view)  # a resumed attempt's answers are stored
         if self.ledger and self.ledger[-1]["id"] == view["id"]:
             return view  # resumed the attempt already in the ledger
         self.ledger.append({"id": view["id"], "start": "api", "saves": 0, "seq": 0, "answers": None,
@@ -279,8 +281,10 @@ class Member(threading.Thread):
     def save(self, attempt_id, answers, prediction):
         self.seq = pages.next_seq(self.seq, self.started_at, time.time() + self.offset)
         seq = self.seq
+        sent = pages.unsent(answers, self.held)  # as quiz.js: what the server does not hold yet
         _, body = self.api("PUT", f"/api/v1/attempts/{attempt_id}/answers", (200,),
-                           {"seq": seq, "answers": answers, "prediction": prediction})
+                           {"seq": seq, "answers": sent, "prediction": prediction})
+        self.held.update(sent)
         # Applied; or not applied because this very seq is already stored (the retry of a save whose answer was
         # lost): either way the server holds this save.
         if not (body.get("applied") or body.get("seq") == seq):

@@ -12,8 +12,9 @@ sessions and CSRF tokens:
     GET  /quiz/attempts/<id>                     the attempt page: questions, the token quiz.js sends
     GET  /api/v1/attempts/<id>                   quiz.js asks the server how things stand on load
     PUT  /api/v1/attempts/<id>/answers  x 21     quiz.js autosaves after each answer (think time before
-                                                 each), every question's answer in one request, then
-                                                 once more with the prediction typed in
+                                                 each), the answers changed since the last save the
+                                                 server took (here the one just given), then once more
+                                                 with the prediction typed in
     POST /api/v1/attempts/<id>/submit            with the prediction
     GET  /quiz/attempts/<id>/result              where quiz.js goes after submitting
 
@@ -112,6 +113,7 @@ class Member:
         self.csrf = None  # the session's CSRF token (forms and the API header)
         self.positions = {}  # question position -> number of options
         self.seq = 0  # the last save's sequence number
+        self.held = {}  # the answers the server holds, as quiz.js knows them: a save sends those that differ
         self.started_at, self.offset = None, 0.0  # the attempt's start and the server's clock minus ours (quiz.js)
         self.hosts = None  # several app hosts: each request goes to the next one (as a load balancer may send it)
         self.sent = 0  # requests sent, for the turn of the hosts
@@ -185,9 +187,11 @@ class Member:
 
     def sync(self):
         """quiz.js's first look at the attempt, once the page is loaded."""
-        self.call("GET", f"/api/v1/attempts/{self.attempt_id}", "/api/v1/attempts/[id]", 200,
-                  check=lambda r: None if '"state":"in_progress"' in (r.text or "").replace(" ", "")
-                  else "not in progress")
+        response = self.call("GET", f"/api/v1/attempts/{self.attempt_id}", "/api/v1/attempts/[id]", 200,
+                             check=lambda r: None if '"state":"in_progress"' in (r.text or "").replace(" ", "")
+                             else "not in progress")
+        if response.status_code == 200:
+            self.held = pages.held_answers(response.json())
 
     def _read_attempt(self, response):
         self.csrf = pages.meta_token(response.text)
@@ -197,12 +201,16 @@ class Member:
         return None if self.csrf and self.positions else "no csrf-token meta or no questions"
 
     def _save(self, seq, answers, prediction=None):
-        body = {"seq": seq, "answers": answers}
+        sent = pages.unsent(answers, self.held)
+        body = {"seq": seq, "answers": sent}
         if prediction is not None:
             body["prediction"] = prediction
-        self.call("PUT", f"/api/v1/attempts/{self.attempt_id}/answers", "/api/v1/attempts/[id]/answers", 200,
-                  json=body, headers={"X-CSRFToken": self.csrf},
-                  check=lambda r: None if '"applied":true' in (r.text or "").replace(" ", "") else "not applied")
+        response = self.call("PUT", f"/api/v1/attempts/{self.attempt_id}/answers", "/api/v1/attempts/[id]/answers",
+                             200, json=body, headers={"X-CSRFToken": self.csrf},
+                             check=lambda r: None if '"applied":true' in (r.text or "").replace(" ", "")
+                             else "not applied")
+        if response.status_code == 200:
+            self.held.update(sent)
 
     def think(self):
         low, high = self.config["think"]
@@ -210,7 +218,7 @@ class Member:
             time.sleep(self.rng.uniform(low, high))  # gevent's: the monkey-patched sleep
 
     def answer_all(self):
-        """Answer every question in turn, autosaving each time (all answers in one request, as quiz.js does)."""
+        """Answer every question in turn, autosaving each time (what changed since the last save, as quiz.js)."""
         answers = {str(p): [] for p in sorted(self.positions)}
         for position in sorted(self.positions):
             self.think()
@@ -243,15 +251,19 @@ class Member:
         return self.seq
 
     def autosave(self, answers, prediction=None):
-        """One of quiz.js's saves: every question's answer ([] while unanswered) and the prediction field as it
-        stands (null while empty), with the session's token in X-CSRFToken."""
+        """One of quiz.js's saves: the answers that differ from those the server holds (``answers`` is every
+        question's, [] while unanswered) and the prediction field as it stands (null while empty), with the
+        session's token in X-CSRFToken."""
         seq = self.next_seq()
+        sent = pages.unsent(answers, self.held)
         response = self.call("PUT", f"/api/v1/attempts/{self.attempt_id}/answers", "/api/v1/attempts/[id]/answers",
-                             200, json={"seq": seq, "answers": answers, "prediction": prediction},
+                             200, json={"seq": seq, "answers": sent, "prediction": prediction},
                              headers={"X-CSRFToken": self.csrf},
                              check=lambda r: None if '"applied":true' in (r.text or "").replace(" ", "")
                              else "not applied")
         body = response.json()
+        if body.get("applied"):
+            self.held.update(sent)
         self._clock(self.started_at, pages.iso_seconds(body.get("server_now")))  # syncClock()
         self.seq = max(self.seq, body.get("seq") or seq)
         if self.ledger is not None:
@@ -261,7 +273,7 @@ class Member:
                 entry.update(seq=seq, answers={k: list(v) for k, v in answers.items()}, prediction=prediction)
 
     def answer_attempt(self, rng):
-        """Answer each question in turn with no pause, autosaving every answer each time; type the prediction
+        """Answer each question in turn with no pause, autosaving each new answer; type the prediction
         (a 21st save); submit with it."""
         answers = {str(p): [] for p in sorted(self.positions)}
         for position in sorted(self.positions):
@@ -280,6 +292,7 @@ class Member:
                              else "not in progress")
         view = response.json()
         self.attempt_id, self.seq = view["id"], view.get("seq") or 0
+        self.held = pages.held_answers(view)
         self.positions = pages.api_questions(view)
         self._clock(pages.iso_seconds(view.get("started_at")), pages.iso_seconds(view.get("server_now")))
         self._started("api")

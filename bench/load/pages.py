@@ -76,6 +76,16 @@ def api_questions(view):
     return {int(q["position"]): len(q.get("options") or ()) for q in view.get("questions") or ()}
 
 
+def held_answers(view):
+    """{position: answer} of an attempt's JSON view: what quiz.js holds as the server's answers."""
+    return {str(p): list(a) if isinstance(a, list) else a for p, a in (view.get("answers") or {}).items()}
+
+
+def unsent(answers, held):
+    """quiz.js's unsent(): the answers that differ from those the server holds (``held``): what a save sends."""
+    return {p: a for p, a in answers.items() if held.get(p) != a}
+
+
 def questions(html):
     """{position: number of options} of the attempt page's questions."""
     found = {}

@@ -128,14 +128,17 @@ class Flow:
         html = self.request("GET", f"/quiz/attempts/{attempt}", "/quiz/attempts/[id]", 200).get_data(as_text=True)
         token, positions = pages.meta_token(html), pages.questions(html)
         headers = {"X-CSRFToken": token}
-        self.request("GET", f"/api/v1/attempts/{attempt}", "/api/v1/attempts/[id]", 200)
+        held = pages.held_answers(self.request("GET", f"/api/v1/attempts/{attempt}", "/api/v1/attempts/[id]",
+                                               200).get_json())
         answers = {str(p): [] for p in sorted(positions)}
         for seq, position in enumerate(sorted(positions), start=1):
             answers[str(position)] = [str(seq % positions[position])]
+            sent = pages.unsent(answers, held)  # what quiz.js sends: the answers the server does not hold yet
             self.request("PUT", f"/api/v1/attempts/{attempt}/answers", "/api/v1/attempts/[id]/answers", 200,
-                         json={"seq": seq, "answers": answers}, headers=headers)
+                         json={"seq": seq, "answers": sent}, headers=headers)
+            held.update(sent)
         self.request("PUT", f"/api/v1/attempts/{attempt}/answers", "/api/v1/attempts/[id]/answers", 200,
-                     json={"seq": len(positions) + 1, "answers": answers, "prediction": "1234"}, headers=headers)
+                     json={"seq": len(positions) + 1, "answers": {}, "prediction": "1234"}, headers=headers)
         self.request("POST", f"/api/v1/attempts/{attempt}/submit", "/api/v1/attempts/[id]/submit", 200,
                      json={"prediction": "1234"}, headers=headers)
         self.request("GET", f"/quiz/attempts/{attempt}/result", "/quiz/attempts/[id]/result", 200)

@@ -267,7 +267,7 @@ def answer_save(data, label="answer-save"):
         with servers.portal(data, os.path.join(logs, "server.log"),
                             settings={"PORTAL_RATELIMIT_QUIZ_START": start_limit}) as server:
             _heading(f"{label}: {users} members with an attempt open, for {seconds} s each saving as quiz.js does "
-                     f"(every answer in each of 21 saves, no pause), submitting and starting the next attempt "
+                     f"(21 saves, each with the answer just given, no pause), submitting and starting the next attempt "
                      f"through the API (start limit raised to {start_limit} per account for this run); "
                      f"{data.database_label}, gunicorn {server.workers} workers × {server.threads} threads")
             config = dict(_client_config(data), scenario="answer-save", users=users, duration=seconds,

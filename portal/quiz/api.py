@@ -20,7 +20,7 @@ from ..accounts.models import RoleGrant, Unit, User, utcnow, with_grants
 from ..db import Prepared, is_sqlite
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import limiter, read_user_with, start_limit, user_or_address
-from . import engine, review, scoring
+from . import autosave, engine, review, scoring
 from .models import Attempt, AttemptQuestion, Quiz
 from .openapi import openapi_document
 
@@ -128,7 +128,7 @@ _MEMBER_AND_ATTEMPT_QUESTIONS = Prepared(lambda user_id, attempt_id: _member_and
     user_id, attempt_id, questions=True))
 
 
-def _read_member_and_attempt(user_id, view_args, questions=False):
+def _read_member_and_attempt(user_id, view_args, _session_token=None, questions=False):
     """The user; the attempt named in the URL (with its quiz, and with ``questions`` its drawn questions on
     PostgreSQL, else None) kept in ``g.member_attempt`` for the view, which checks it is the member's."""
     statement = _MEMBER_AND_ATTEMPT_QUESTIONS if questions else _MEMBER_AND_ATTEMPT
@@ -149,8 +149,28 @@ def _read_member_and_attempt(user_id, view_args, questions=False):
     return user
 
 
-read_user_with("quiz_api.save_answers")(lambda user_id, view_args: _read_member_and_attempt(
-    user_id, view_args, questions=True))
+@read_user_with("quiz_api.save_answers")
+def _read_for_save(user_id, view_args, session_token):
+    """An autosave: on PostgreSQL first tried in one statement (``autosave``: the session checked, the answers
+    stored), its outcome kept in ``g.autosaved`` for the view; else, or when it stored nothing, the member and
+    the attempt with its rows, for the usual save to say why."""
+    if not is_sqlite():
+        body = request.get_json(silent=True)
+        try:
+            seq, answers = parse_answers(body) if isinstance(body, dict) else (None, None)
+            prediction = parse_prediction(body) if isinstance(body, dict) else engine.NOT_SENT
+        except ApiError:  # the view refuses it, naming the field
+            seq = None
+        if seq is not None:
+            now = utcnow()
+            attempt_id = view_args.get("attempt_id", 0)
+            user, saved = autosave.save(user_id, session_token, attempt_id, seq, answers, prediction, now)
+            if saved is not None:
+                g.autosaved = (attempt_id, saved, now)
+                return user
+    return _read_member_and_attempt(user_id, view_args, questions=True)
+
+
 for _endpoint in ("quiz_api.get_attempt", "quiz_api.submit_attempt", "quiz.attempt", "quiz.submit", "quiz.result"):
     read_user_with(_endpoint)(_read_member_and_attempt)
 
@@ -268,6 +288,12 @@ def get_attempt(attempt_id):
 @quiz_api.route("/attempts/<int:attempt_id>/answers", methods=["PUT", "POST"])
 def save_answers(attempt_id):
     """Save answers; a request whose seq is not above the last one applied changes nothing."""
+    _user()  # the session checked (on PostgreSQL, maybe the save made with it)
+    autosaved = g.pop("autosaved", None)
+    if autosaved is not None and autosaved[0] == attempt_id:
+        _attempt_id, saved, now = autosaved
+        return jsonify({"applied": True, "seq": saved.seq, "prediction": saved.prediction,
+                        "deadline_at": iso(saved.deadline_at), "server_now": iso(now)})
     attempt, rows = _attempt_and_rows(attempt_id)
     body = _json_body()
     seq, answers = parse_answers(body)
@@ -277,14 +303,11 @@ def save_answers(attempt_id):
                                     saved=rows)
     except DomainError as exc:
         raise ApiError(str(exc), _domain_status(exc, 422)) from exc
-    return jsonify({
-        "applied": saved.applied,
-        "seq": saved.seq,
-        "answers": {str(position): answer for position, answer in saved.answers.items()},  # lists or text
-        "prediction": attempt.prediction,
-        "deadline_at": iso(attempt.deadline_at),
-        "server_now": iso(now),
-    })
+    reply = {"applied": saved.applied, "seq": saved.seq, "prediction": attempt.prediction,
+             "deadline_at": iso(attempt.deadline_at), "server_now": iso(now)}
+    if not saved.applied:  # another tab or device went first: what is stored now (lists or text)
+        reply["answers"] = {str(position): answer for position, answer in saved.answers.items()}
+    return jsonify(reply)
 
 
 @quiz_api.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

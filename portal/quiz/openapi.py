@@ -68,7 +68,9 @@ SCHEMAS = {
             "seq": {"type": "integer", "minimum": 0, "maximum": 2147483647,
                     "description": "Increases with every save; a save whose seq is not above the last "
                                    "one applied changes nothing (a stale tab or a replayed request)."},
-            "answers": {"$ref": "#/components/schemas/Answers"},
+            "answers": {"$ref": "#/components/schemas/Answers",
+                        "description": "The answers to store: those changed since the last save the server "
+                                       "took are enough (a question left out keeps its stored answer)."},
             "prediction": _PREDICTION_IN,
         },
     },
@@ -79,11 +81,13 @@ SCHEMAS = {
     },
     "SaveResult": {
         "type": "object",
-        "required": ["applied", "seq", "answers", "deadline_at", "server_now"],
+        "required": ["applied", "seq", "deadline_at", "server_now"],
         "properties": {
             "applied": {"type": "boolean", "description": "False when the seq was stale: answers are the newer ones"},
             "seq": {"type": "integer", "description": "The last seq applied"},
-            "answers": {"$ref": "#/components/schemas/Answers"},
+            "answers": {"$ref": "#/components/schemas/Answers",
+                        "description": "Only when the save was not applied: every answer stored now, from "
+                                       "the tab or device that saved after this one"},
             "prediction": {"type": ["integer", "null"], "description": "The prediction now stored"},
             "deadline_at": _NULLABLE_TIME,
             "server_now": _TIME,

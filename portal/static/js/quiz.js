@@ -32,6 +32,7 @@
   var lastSeq = parseInt(data.seq, 10) || 0; // highest seq we sent
   var savedSeq = lastSeq; // highest seq the server has
   var dirty = false;
+  var held = {}; // {position: answer as JSON} the server has, as far as this page knows: a save sends the rest
   var saving = null; // the in-flight save (a Promise)
   var debounceTimer = null;
   var retryTimer = null;
@@ -102,6 +103,20 @@
       }
     });
     refreshNavigator();
+  }
+
+  function hold(answers) {
+    Object.keys(answers).forEach(function (position) { held[position] = JSON.stringify(answers[position]); });
+  }
+
+  // The answers that differ from those the server has: what a save sends (a save is one or two answers,
+  // not the whole attempt, on a phone's connection).
+  function unsent(answers) {
+    var changes = {};
+    Object.keys(answers).forEach(function (position) {
+      if (held[position] !== JSON.stringify(answers[position])) changes[position] = answers[position];
+    });
+    return changes;
   }
 
   function unanswered() {
@@ -188,7 +203,8 @@
     dirty = false;
     var seq = nextSeq();
     var answers = collect();
-    var body = withPrediction({ seq: seq, answers: answers });
+    var changes = unsent(answers);
+    var body = withPrediction({ seq: seq, answers: changes });
     remember(seq, answers, body.prediction);
     setState("saving");
     saving = request("PUT", data.answersUrl, body).then(function (json) {
@@ -198,10 +214,15 @@
       if (json.deadline_at !== undefined) deadline = json.deadline_at ? Date.parse(json.deadline_at) : null;
       savedSeq = Math.max(savedSeq, json.seq || seq);
       if (json.seq) lastSeq = Math.max(lastSeq, json.seq);
-      if (!json.applied && json.answers && !dirty) {
-        // Another tab or device saved newer answers: show those.
-        apply(json.answers);
-        notice(text.newer);
+      if (json.applied) hold(changes);
+      else if (json.answers) {
+        held = {};
+        hold(json.answers); // the next save sends what differs from these
+        if (!dirty) {
+          // Another tab or device saved newer answers: show those.
+          apply(json.answers);
+          notice(text.newer);
+        }
       }
       forget();
       setState(dirty ? "saving" : "saved");
@@ -437,6 +458,8 @@
     if (dirty) save(); else sync();
   }, PERIODIC_MS);
 
+  hold(collect()); // the page shows the answers the server has
+
   // Answers this browser could not send before a reload or a lost connection.
   try {
     var pending = JSON.parse(localStorage.getItem(PENDING_KEY) || "null");
@@ -471,6 +494,8 @@
         savedSeq = json.seq;
         lastSeq = Math.max(lastSeq, json.seq);
         apply(json.answers);
+        held = {};
+        hold(json.answers);
       }
       if (!dirty && !saving) setState("saved");
       tick();
