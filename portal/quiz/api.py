@@ -154,18 +154,19 @@ def _read_for_save(user_id, view_args, session_token):
     """An autosave: on PostgreSQL first tried in one statement (``autosave``: the session checked, the answers
     stored), its outcome kept in ``g.autosaved`` for the view; else, or when it stored nothing, the member and
     the attempt with its rows, for the usual save to say why."""
-    if not is_sqlite():
-        body = request.get_json(silent=True)
+    body = None if is_sqlite() else request.get_json(silent=True)
+    if isinstance(body, dict):
         try:
-            seq, answers = parse_answers(body) if isinstance(body, dict) else (None, None)
-            prediction = parse_prediction(body) if isinstance(body, dict) else engine.NOT_SENT
+            seq, answers = parse_answers(body)
+            prediction = parse_prediction(body)
         except ApiError:  # the view refuses it, naming the field
             seq = None
         if seq is not None:
             now = utcnow()
             attempt_id = view_args.get("attempt_id", 0)
-            user, saved = autosave.save(user_id, session_token, attempt_id, seq, answers, prediction, now)
-            if saved is not None:
+            stored = autosave.save(user_id, session_token, attempt_id, seq, answers, prediction, now)
+            if stored is not None:
+                user, saved = stored
                 g.autosaved = (attempt_id, saved, now)
                 return user
     return _read_member_and_attempt(user_id, view_args, questions=True)

@@ -15,6 +15,7 @@ save the server took, so the statement checks and stores one or two answers, not
 
 from ..accounts.models import User
 from ..db import Prepared, execute_prepared, is_sqlite, nfc
+from ..errors import DomainError
 from .engine import MAX_TEXT_ANSWER, NOT_SENT, clean_prediction
 from .questions import MULTIPLE_KINDS
 from .scoring import GRACE
@@ -136,19 +137,19 @@ def _arrays(answers):
 
 
 def save(user_id, session_token, attempt_id, seq, answers, prediction, now):
-    """Try the save in one statement: (the user row as ``User``, or None for no such account; ``Saved`` or
-    None when nothing was stored). ``answers`` and ``prediction`` as ``api.parse_answers`` and
-    ``api.parse_prediction`` return them. Only on PostgreSQL."""
+    """Try the save in one statement: (the user as ``User``, ``Saved``) when it stored the save, else None
+    (nothing was written). ``answers`` and ``prediction`` as ``api.parse_answers`` and ``api.parse_prediction``
+    return them. Only on PostgreSQL."""
     assert not is_sqlite()
     arrays = _arrays(answers)
     sent = prediction is not NOT_SENT
     if sent:
         try:
             prediction = clean_prediction(prediction)
-        except Exception:  # noqa: BLE001 (a DomainError: the usual save names the field, if the quiz asks)
-            arrays = None
+        except DomainError:  # the usual save names the field, if the quiz asks for a prediction
+            return None
     if arrays is None:
-        return _USER.first(user_id), None
+        return None
     one = len(arrays[0]) == 1
     params = [column[0] for column in arrays] if one else list(arrays)
     params += [attempt_id, seq]
@@ -157,9 +158,7 @@ def save(user_id, session_token, attempt_id, seq, answers, prediction, now):
     params += [attempt_id, user_id, seq, now - GRACE, user_id, session_token, now, attempt_id]
     params += _USER.params(user_id)
     rows = execute_prepared(_sql(sent, one), params).fetchall()
-    if not rows:
-        return None, None
-    row = rows[0]
-    user = _USER.part(row, 0)
-    last_seq, stored_prediction, deadline_at, claimed = row[-4:]
-    return user, (Saved(last_seq, stored_prediction, deadline_at) if claimed else None)
+    if not rows or not rows[0][-1]:  # no such account, or the claim found no attempt to save to
+        return None
+    last_seq, stored_prediction, deadline_at, _claimed = rows[0][-4:]
+    return _USER.part(rows[0], 0), Saved(last_seq, stored_prediction, deadline_at)
