@@ -174,3 +174,31 @@ def test_time_up_submits_the_saved_answers(new_context, live_server):
     page.reload()
     expect(page).to_have_url(re.compile(rf"/quiz/attempts/{attempt_id}/result$"))
     expect(page.locator(".score-big")).to_have_text("1 / 3")
+
+
+def test_each_save_sends_only_what_the_server_does_not_hold_yet(new_context, live_server):
+    """A save carries the answer just given; answers given offline all go with the first save once back online."""
+    with live_server.database():
+        quiz = quiz_for_the_demo_member("Kiểm tra lưu từng câu", questions=3, shuffle_questions=False,
+                                        shuffle_options=False, time_limit_seconds=None)
+    page = new_context(**DESKTOP).new_page()
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_json["answers"]) if r.url.endswith("/answers") else None)
+    page.goto("/login")
+    log_in(page, "dangvien", DEMO_PASSWORD)
+    page.goto(f"/quiz/{quiz.id}")
+    page.get_by_role("button", name="Bắt đầu").click()
+    page.get_by_role("button", name="Xem tất cả").click()  # every question on one page
+    choose(page, 1, "Đúng")
+    assert sent == [{"1": ["0"]}]
+    page.context.set_offline(True)
+    page.locator(".question").nth(1).locator(".option", has_text="Sai").first.click()
+    expect(page.locator(".save-state")).to_have_text("Mất kết nối — câu trả lời sẽ được lưu khi có mạng")
+    page.locator(".question").nth(2).locator(".option", has_text="Đúng").first.click()
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # what a phone's browser sends on reconnecting
+    expect(page.locator(".save-state")).to_have_text("Đã lưu")
+    assert sent[-1] == {"2": ["1"], "3": ["0"]}  # both answers given offline, question 1 not again
+    page.reload()
+    for number in (1, 2, 3):
+        expect(page.locator(".question").nth(number - 1).locator("input:checked")).to_have_count(1)
