@@ -7,9 +7,10 @@
 - ``members`` client threads (plain http.client, no Locust: tests/test_faults.py runs this in `make test`),
   each logged in from an address of its own, taking attempt after attempt through the JSON API as quiz.js
   does: every answer saved (each save carrying what the server does not hold yet, seq rising as quiz.js
-  numbers it), the prediction typed in, submit, the next attempt. A request that fails (connection refused or reset, 5xx, 429) is sent
-  again unchanged, the same seq, until it is answered: the retries must be idempotent. Every start, save
-  and submit the server acknowledged goes into the member's ledger (bench/load/ledger.py's format);
+  numbers it), the prediction typed in, submit, the next attempt. A request that fails (connection refused
+  or reset, 5xx, 429) is sent again unchanged, the same seq, until it is answered: the retries must be
+  idempotent. Every start, save and submit the server acknowledged goes into the member's ledger
+  (bench/load/ledger.py's format);
 - phase 1: every 1-3 s (random, seeded) SIGKILL to a random gunicorn worker (the master starts another);
 - phase 2: SIGKILL to the whole server (master and workers, its process group) at a random moment, then
   `portal serve` again on the same port and instance, a few times;
